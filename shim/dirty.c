@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dirty.c - the shared dirty table: which inodes are provably clean.
+ *
+ * A file in /dev/shm (one per uid, mode 0600), mapped MAP_SHARED by every
+ * process of that uid under the shim. Every holder keeps a shared flock on
+ * it; the process that gets it exclusively is the only holder and starts a
+ * new epoch with every entry unknown, so nothing written before (by a run
+ * without the shim, or a crashed one) is ever taken for clean.
+ *
+ * An entry, keyed by (dev, ino, birth), counts page-cache writes: pending
+ * is raised before one starts, dirty after it completes and before pending
+ * drops. A real sync records clean = dirty + 1, with the dirty value read
+ * before the sync began. The inode is clean when clean == dirty + 1,
+ * nothing is pending and it is neither poisoned (an error was seen) nor
+ * unsafe (written by something the shim cannot see). Absent means unknown.
+ *
+ * Everything that changes which key an entry holds, or its clean count,
+ * runs under one robust process-shared mutex; eviction (only of clean,
+ * idle entries) therefore never races with a pending count being raised.
+ * Readers deciding a skip are lock-free: a per-entry generation, odd while
+ * the entry changes, tells them when what they read is not one state.
+ * If the table is full when a write must be recorded, the table is marked
+ * degraded for its life and nothing is skipped any more.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wt.h"
+
+#define TABLE_MAGIC   0x31306c6274647477ULL  /* "wtdtbl01" */
+#define TABLE_VERSION 1
+#define TABLE_DEFAULT 16384
+#define TABLE_MAXENT  (1u << 20)
+#define PROBE         32
+
+#define F_POISONED 1u
+#define F_UNSAFE   2u
+
+struct table_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t entries;
+	uint64_t size;
+	uint32_t uid;
+	_Atomic uint32_t degraded;            /* sticky: nothing is skipped */
+	_Atomic uint64_t epoch;
+	pthread_mutex_t mutex;                /* robust, process-shared */
+	char pad[256 - 40 - sizeof(pthread_mutex_t)];
+};
+_Static_assert(sizeof(struct table_hdr) == 256, "table header");
+
+struct table_ent {
+	_Atomic uint32_t gen;                 /* odd while changing */
+	uint32_t used;
+	uint64_t dev, ino, birth;
+	_Atomic int64_t pending;
+	_Atomic uint64_t dirty;
+	_Atomic uint64_t clean;               /* dirty + 1 at last sync; 0 unknown */
+	_Atomic uint32_t flags;               /* F_* */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct table_ent) == 64, "table entry");
+
+static struct table_hdr *hdr;
+static struct table_ent *ent;
+static uint32_t nent;
+static uint64_t my_epoch;
+
+bool wt_dirty_available(void)
+{
+	return hdr != NULL;
+}
+
+static uint64_t key_hash(const struct wt_key *k)
+{
+	uint64_t h = k->dev * 0x9e3779b97f4a7c15ULL;
+	h ^= k->ino + 0xbf58476d1ce4e5b9ULL + (h << 6) + (h >> 2);
+	h ^= k->birth * 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h;
+}
+
+static bool key_eq(const struct table_ent *e, const struct wt_key *k)
+{
+	/* Relaxed loads: the generation check around them orders them. */
+	return __atomic_load_n(&e->used, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&e->dev, __ATOMIC_RELAXED) == k->dev &&
+	       __atomic_load_n(&e->ino, __ATOMIC_RELAXED) == k->ino &&
+	       __atomic_load_n(&e->birth, __ATOMIC_RELAXED) == k->birth;
+}
+
+static void table_lock(void)
+{
+	int r = pthread_mutex_lock(&hdr->mutex);
+
+	if (r == EOWNERDEAD) {
+		/*
+		 * A holder died inside. Entries it was changing have an odd
+		 * generation: free them; pending counts stay (safe).
+		 */
+		for (uint32_t i = 0; i < nent; i++) {
+			uint32_t g = atomic_load(&ent[i].gen);
+			if (g & 1) {
+				__atomic_store_n(&ent[i].used, 0, __ATOMIC_RELAXED);
+				atomic_store(&ent[i].gen, g + 1);
+			}
+		}
+		pthread_mutex_consistent(&hdr->mutex);
+	}
+}
+
+static void table_unlock(void)
+{
+	pthread_mutex_unlock(&hdr->mutex);
+}
+
+/* Lock-free lookup; a hit is cached in ref. Returns the slot or -1. */
+static int32_t find(const struct wt_key *k, struct wt_dref *ref)
+{
+	if (ref->slot >= 0 && (uint32_t)ref->slot < nent) {
+		struct table_ent *e = &ent[ref->slot];
+		uint32_t g = atomic_load(&e->gen);
+		if (g == ref->gen && !(g & 1) && key_eq(e, k) &&
+		    atomic_load(&e->gen) == g)
+			return ref->slot;
+	}
+	uint64_t h = key_hash(k);
+	for (uint32_t i = 0; i < PROBE && i < nent; i++) {
+		uint32_t s = (uint32_t)((h + i) % nent);
+		struct table_ent *e = &ent[s];
+		uint32_t g = atomic_load(&e->gen);
+		if ((g & 1) || !key_eq(e, k) || atomic_load(&e->gen) != g)
+			continue;
+		ref->slot = (int32_t)s;
+		ref->gen = g;
+		return (int32_t)s;
+	}
+	ref->slot = -1;
+	return -1;
+}
+
+static bool ent_clean(struct table_ent *e)
+{
+	uint64_t d = atomic_load(&e->dirty);
+	return atomic_load(&e->flags) == 0 && atomic_load(&e->pending) == 0 &&
+	       atomic_load(&e->clean) == d + 1;
+}
+
+/*
+ * Under the table lock: the slot holding k, inserting it (unknown) if
+ * absent. Returns -1 when the table is full; the caller then degrades.
+ */
+static int32_t find_or_insert_locked(const struct wt_key *k,
+				     struct wt_dref *ref)
+{
+	int32_t s = find(k, ref);
+	if (s >= 0)
+		return s;
+
+	uint64_t h = key_hash(k);
+	int32_t victim = -1;
+	for (uint32_t i = 0; i < PROBE && i < nent; i++) {
+		uint32_t c = (uint32_t)((h + i) % nent);
+		if (!__atomic_load_n(&ent[c].used, __ATOMIC_RELAXED)) {
+			victim = (int32_t)c;
+			break;
+		}
+		if (victim < 0 && ent_clean(&ent[c]))
+			victim = (int32_t)c;
+	}
+	if (victim < 0)
+		return -1;
+
+	struct table_ent *e = &ent[victim];
+	uint32_t g = atomic_load(&e->gen);
+	atomic_store(&e->gen, g + 1);        /* odd: readers back off */
+	if (__atomic_load_n(&e->used, __ATOMIC_RELAXED) &&
+	    atomic_load(&e->pending) != 0) {
+		atomic_store(&e->gen, g + 2);
+		return -1;
+	}
+	__atomic_store_n(&e->used, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->dev, k->dev, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->ino, k->ino, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->birth, k->birth, __ATOMIC_RELAXED);
+	atomic_store(&e->dirty, 0);
+	atomic_store(&e->clean, 0);
+	atomic_store(&e->flags, 0);
+	atomic_store(&e->gen, g + 2);
+	ref->slot = victim;
+	ref->gen = g + 2;
+	return victim;
+}
+
+static void degrade(const char *why)
+{
+	if (!atomic_exchange(&hdr->degraded, 1))
+		wt_log(WT_LOG_WARN, "dirty table %s: no fsync is skipped until every process using it has exited",
+		       why);
+}
+
+void wt_dirty_degrade(const char *why)
+{
+	if (hdr)
+		degrade(why);
+}
+
+int32_t wt_dirty_write_begin(const struct wt_key *key, struct wt_dref *ref)
+{
+	if (!hdr)
+		return -1;
+	table_lock();
+	int32_t s = find_or_insert_locked(key, ref);
+	if (s >= 0)
+		atomic_fetch_add(&ent[s].pending, 1);
+	else
+		degrade("full");
+	table_unlock();
+	return s;
+}
+
+void wt_dirty_write_end(int32_t token, bool failed)
+{
+	if (!hdr || token < 0)
+		return;
+	struct table_ent *e = &ent[token];
+	if (failed)
+		atomic_fetch_or(&e->flags, F_POISONED);
+	atomic_fetch_add(&e->dirty, 1);
+	atomic_fetch_sub(&e->pending, 1);
+}
+
+static void set_flags(const struct wt_key *key, struct wt_dref *ref,
+		      uint32_t flags, bool bump)
+{
+	if (!hdr)
+		return;
+	table_lock();
+	int32_t s = find_or_insert_locked(key, ref);
+	if (s >= 0) {
+		if (flags)
+			atomic_fetch_or(&ent[s].flags, flags);
+		if (bump)
+			atomic_fetch_add(&ent[s].dirty, 1);
+	} else {
+		degrade("full");
+	}
+	table_unlock();
+}
+
+void wt_dirty_mark(const struct wt_key *key, struct wt_dref *ref)
+{
+	set_flags(key, ref, 0, true);
+}
+
+void wt_dirty_poison(const struct wt_key *key, struct wt_dref *ref)
+{
+	set_flags(key, ref, F_POISONED, true);
+}
+
+void wt_dirty_unsafe(const struct wt_key *key, struct wt_dref *ref)
+{
+	set_flags(key, ref, F_UNSAFE, true);
+}
+
+bool wt_dirty_is_clean(const struct wt_key *key, struct wt_dref *ref)
+{
+	if (!hdr || key->birth == 0 || atomic_load(&hdr->degraded) ||
+	    atomic_load(&hdr->epoch) != my_epoch)
+		return false;
+	int32_t s = find(key, ref);
+	if (s < 0)
+		return false;
+	struct table_ent *e = &ent[s];
+	uint32_t g = atomic_load(&e->gen);
+	if (g != ref->gen || (g & 1))
+		return false;
+	bool clean = ent_clean(e);
+	return clean && key_eq(e, key) && atomic_load(&e->gen) == g;
+}
+
+uint64_t wt_dirty_sync_begin(const struct wt_key *key, struct wt_dref *ref)
+{
+	if (!hdr || key->birth == 0)
+		return 0;
+	table_lock();
+	int32_t s = find_or_insert_locked(key, ref);
+	uint64_t d = s >= 0 ? atomic_load(&ent[s].dirty) : 0;
+	table_unlock();
+	return d;
+}
+
+void wt_dirty_synced(const struct wt_key *key, struct wt_dref *ref,
+		     uint64_t before)
+{
+	if (!hdr || key->birth == 0 || atomic_load(&hdr->epoch) != my_epoch)
+		return;
+	table_lock();
+	/* Only the entry the sync began on: a re-inserted one starts unknown. */
+	int32_t s = find(key, ref);
+	if (s >= 0) {
+		struct table_ent *e = &ent[s];
+		if (atomic_load(&e->clean) < before + 1)
+			atomic_store(&e->clean, before + 1);
+	}
+	table_unlock();
+}
+
+/* Returns 0 or -errno. */
+static int table_open(const char *path, uint32_t want)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
+			      O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+
+	int err = 0;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077)) {
+		err = -EPERM;
+		goto out;
+	}
+
+	bool creator = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	size_t size = sizeof(struct table_hdr) +
+		      (size_t)want * sizeof(struct table_ent);
+	if (creator) {
+		if ((size_t)st.st_size < size && ftruncate(fd, (off_t)size) < 0) {
+			err = -errno;
+			goto out;
+		}
+	} else {
+		if (flock(fd, LOCK_SH) < 0 || fstat(fd, &st) < 0) {
+			err = -errno;
+			goto out;
+		}
+		size = (size_t)st.st_size;
+	}
+	if (size < sizeof(struct table_hdr)) {
+		err = -EINVAL;
+		goto out;
+	}
+
+	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		err = -errno;
+		goto out;
+	}
+	struct table_hdr *h = map;
+
+	if (creator) {
+		/* Only holder: a new epoch, every entry unknown. */
+		memset(map, 0, size);
+		pthread_mutexattr_t a;
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+		pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+		pthread_mutex_init(&h->mutex, &a);
+		pthread_mutexattr_destroy(&a);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		h->version = TABLE_VERSION;
+		h->entries = want;
+		h->size = size;
+		h->uid = geteuid();
+		atomic_store(&h->epoch, ((uint64_t)ts.tv_sec << 30) ^
+					(uint64_t)ts.tv_nsec ^
+					((uint64_t)getpid() << 48));
+		__atomic_store_n(&h->magic, TABLE_MAGIC, __ATOMIC_RELEASE);
+		if (flock(fd, LOCK_SH) < 0) {
+			err = -errno;
+			munmap(map, size);
+			goto out;
+		}
+	} else if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != TABLE_MAGIC ||
+		   h->version != TABLE_VERSION || h->size != size ||
+		   h->uid != geteuid() || h->entries == 0 ||
+		   h->entries > TABLE_MAXENT ||
+		   sizeof(struct table_hdr) +
+		   (size_t)h->entries * sizeof(struct table_ent) > size) {
+		munmap(map, size);
+		err = -EPROTO;
+		goto out;
+	}
+
+	hdr = h;
+	ent = (struct table_ent *)(h + 1);
+	nent = h->entries;
+	my_epoch = atomic_load(&h->epoch);
+	return 0;          /* fd stays open: it holds our shared lock */
+out:
+	syscall(SYS_close, fd);
+	return err;
+}
+
+void wt_dirty_init(void)
+{
+	char def[64];
+	const char *path = secure_getenv("WALTHROUGH_TABLE");
+	if (!path || !*path) {
+		snprintf(def, sizeof(def), "/dev/shm/walthrough-dirty.%u",
+			 (unsigned)geteuid());
+		path = def;
+	}
+	uint32_t want = TABLE_DEFAULT;
+	const char *n = secure_getenv("WALTHROUGH_TABLE_ENTRIES");
+	if (n && *n) {
+		char *end;
+		unsigned long v = strtoul(n, &end, 10);
+		if (*end || v < 1 || v > TABLE_MAXENT)
+			wt_log(WT_LOG_WARN, "WALTHROUGH_TABLE_ENTRIES=%s is not 1..%u; using %u",
+			       n, TABLE_MAXENT, TABLE_DEFAULT);
+		else
+			want = (uint32_t)v;
+	}
+	int r = table_open(path, want);
+	if (r < 0)
+		wt_log(WT_LOG_WARN, "dirty table %s unusable (%s): no fsync will be skipped",
+		       path, r == -EPROTO ? "of another version or corrupt" :
+		       r == -EPERM ? "not a private file of this user" :
+		       strerror(-r));
+	else
+		wt_log(WT_LOG_DEBUG, "dirty table %s: %u entries", path, nent);
+}

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fdtable.c - which fds are tracked, and the per-process file objects.
+ *
+ * A flat array indexed by fd (reserved with mmap, so untouched parts cost
+ * no memory) says for each fd: unknown, untracked or tracked. Untracked is
+ * one load on the hot path. Unknown fds (never seen opened: inherited
+ * across exec, made by a raw system call or by glibc internally) are
+ * classified on first use through /proc/self/fd.
+ *
+ * A tracked slot points to a wt_file, one per (process, inode), which holds
+ * the rule, the dirty-table key, the private O_DIRECT fd and this process's
+ * count of writes since its last sync. Slots are changed under one of a
+ * few striped locks; wt_file reference counts change under files_lock, so
+ * a close racing a write in another thread never frees what the write uses.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wt.h"
+
+#define STRIPES  64
+#define NBUCKETS 256
+#define MAXFDS   (1 << 20)
+
+static struct wt_slot *slots;
+static int nslots;
+static atomic_int high;                  /* highest fd recorded + 1 */
+static pthread_mutex_t stripe[STRIPES];
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct wt_file *buckets[NBUCKETS];
+
+void wt_fdtable_init(void)
+{
+	struct rlimit rl;
+	long n = 65536;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    (long)rl.rlim_max > n)
+		n = (long)rl.rlim_max;
+	if (n > MAXFDS)
+		n = MAXFDS;
+	void *p = mmap(NULL, (size_t)n * sizeof(struct wt_slot),
+		       PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		wt_log(WT_LOG_ERROR, "cannot map the fd table: %s", strerror(errno));
+		return;
+	}
+	for (int i = 0; i < STRIPES; i++)
+		pthread_mutex_init(&stripe[i], NULL);
+	slots = p;
+	nslots = (int)n;
+}
+
+struct wt_slot *wt_slot(int fd)
+{
+	if (fd < 0 || fd >= nslots)
+		return NULL;
+	return &slots[fd];
+}
+
+int wt_fd_high(void)
+{
+	return atomic_load(&high);
+}
+
+static void note_high(int fd)
+{
+	int h = atomic_load(&high);
+	while (fd + 1 > h && !atomic_compare_exchange_weak(&high, &h, fd + 1))
+		;
+}
+
+static unsigned bucket(uint64_t dev, uint64_t ino)
+{
+	return (unsigned)((dev * 31 + ino) % NBUCKETS);
+}
+
+static void file_ref(struct wt_file *f)
+{
+	pthread_mutex_lock(&files_lock);
+	atomic_fetch_add(&f->refs, 1);
+	pthread_mutex_unlock(&files_lock);
+}
+
+void wt_file_put(struct wt_file *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&files_lock);
+	if (atomic_fetch_sub(&f->refs, 1) != 1) {
+		pthread_mutex_unlock(&files_lock);
+		return;
+	}
+	struct wt_file **pp = &buckets[bucket(f->key.dev, f->key.ino)];
+	while (*pp && *pp != f)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = f->next;
+	pthread_mutex_unlock(&files_lock);
+	/* The program's last fd on the inode is gone: do not pin it. */
+	if (f->direct_fd >= 0)
+		syscall(SYS_close, f->direct_fd);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+static uint64_t birth_of(int fd, const struct wt_statx *stx)
+{
+	if (stx->stx_mask & STATX_BTIME)
+		return ((uint64_t)stx->stx_btime.tv_sec << 30 |
+			stx->stx_btime.tv_nsec) | 1;
+	unsigned gen = 0;
+	if (ioctl(fd, FS_IOC_GETVERSION, &gen) == 0 && gen)
+		return ((uint64_t)gen << 1) | 1;
+	return 0;     /* no identity across time: never skip its syncs */
+}
+
+/* A referenced wt_file for the inode behind fd, or NULL if not a file. */
+static struct wt_file *file_get(int fd, const char *abspath,
+				const struct wt_rule *rule)
+{
+	struct wt_statx stx;
+	if (wt_statx(fd, "", AT_EMPTY_PATH,
+		     STATX_TYPE | STATX_INO | STATX_BTIME | STATX_DIOALIGN,
+		     &stx) < 0)
+		return NULL;
+	if (!S_ISREG(stx.stx_mode))
+		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return NULL;
+
+	pthread_mutex_lock(&files_lock);
+	for (struct wt_file *f = buckets[bucket(st.st_dev, st.st_ino)]; f;
+	     f = f->next) {
+		if (f->key.dev == st.st_dev && f->key.ino == st.st_ino) {
+			atomic_fetch_add(&f->refs, 1);
+			pthread_mutex_unlock(&files_lock);
+			return f;
+		}
+	}
+	size_t len = strlen(abspath);
+	struct wt_file *f = calloc(1, sizeof(*f) + len + 1);
+	if (!f) {
+		pthread_mutex_unlock(&files_lock);
+		return NULL;
+	}
+	atomic_init(&f->refs, 1);
+	f->key.dev = st.st_dev;
+	f->key.ino = st.st_ino;
+	f->key.birth = birth_of(fd, &stx);
+	f->rule = rule;
+	f->dref.slot = -1;
+	pthread_mutex_init(&f->lock, NULL);
+	f->direct_fd = -1;
+	/* The larger of the DIO offset alignment and the block size. */
+	if (stx.stx_mask & STATX_DIOALIGN)
+		f->dio_align = stx.stx_dio_offset_align ?
+			       (stx.stx_dio_offset_align > stx.stx_blksize ?
+				stx.stx_dio_offset_align : stx.stx_blksize) : 0;
+	else
+		f->dio_align = stx.stx_blksize;   /* try; EINVAL falls back */
+	memcpy(f->path, abspath, len + 1);
+	unsigned b = bucket(st.st_dev, st.st_ino);
+	f->next = buckets[b];
+	buckets[b] = f;
+	pthread_mutex_unlock(&files_lock);
+	if (!f->key.birth)
+		wt_log(WT_LOG_INFO, "%s: no birth time or generation; its syncs are never skipped",
+		       abspath);
+	return f;
+}
+
+static void slot_set(int fd, int state, int oflags, struct wt_file *f)
+{
+	struct wt_slot *s = &slots[fd];
+	pthread_mutex_t *l = &stripe[fd % STRIPES];
+
+	pthread_mutex_lock(l);
+	struct wt_file *old = s->file;
+	s->file = f;
+	s->oflags = oflags;
+	atomic_store(&s->state, state);
+	pthread_mutex_unlock(l);
+	if (f || state != WT_FD_UNKNOWN)
+		note_high(fd);
+	wt_file_put(old);
+}
+
+/* The rule for an fd's path: its lexical path, else its canonical one. */
+static const struct wt_rule *rule_for(int fd, const char *abspath)
+{
+	const struct wt_rule *r = abspath ?
+				  wt_config_match(&wt.cfg, abspath) : NULL;
+	if (r)
+		return r;
+	char link[32], real[WT_PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	long n = syscall(SYS_readlinkat, AT_FDCWD, link, real, sizeof(real) - 1);
+	if (n <= 0 || real[0] != '/')
+		return NULL;
+	real[n] = 0;
+	if (abspath && strcmp(real, abspath) == 0)
+		return NULL;
+	return wt_config_match(&wt.cfg, real);
+}
+
+static int classify(int fd, const char *abspath, int oflags, bool seen)
+{
+	struct wt_slot *s = wt_slot(fd);
+	const struct wt_rule *rule = (oflags & O_PATH) ? NULL :
+				     rule_for(fd, abspath);
+
+	if (!rule || rule->mode == WT_MODE_PASSTHROUGH) {
+		if (s)
+			slot_set(fd, WT_FD_UNTRACKED, oflags, NULL);
+		return 0;
+	}
+	char pathbuf[WT_PATH_MAX];
+	if (!abspath) {
+		char link[32];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		long n = syscall(SYS_readlinkat, AT_FDCWD, link, pathbuf,
+				 sizeof(pathbuf) - 1);
+		pathbuf[n > 0 ? n : 0] = 0;
+		abspath = pathbuf;
+	}
+	struct wt_file *f = file_get(fd, abspath, rule);
+	if (!f) {
+		if (s)
+			slot_set(fd, WT_FD_UNTRACKED, oflags, NULL);
+		return 0;
+	}
+	if (rule->mode == WT_MODE_ATOMIC) {
+		wt_log(WT_LOG_ERROR, "%s: mode = atomic is not available in this build; refusing to open it rather than write without torn-write protection",
+		       abspath);
+		if (s)
+			slot_set(fd, WT_FD_UNKNOWN, 0, NULL);
+		wt_file_put(f);
+		return -EOPNOTSUPP;
+	}
+	/*
+	 * Writes the shim did not see may be in the page cache (an fd made
+	 * before we could look, O_TRUNC): the next sync must be real.
+	 */
+	if (!seen || (oflags & O_TRUNC))
+		wt_dirty_mark(&f->key, &f->dref);
+	if (!s) {
+		/* Beyond the table: cannot follow its writes, so never skip. */
+		wt_dirty_unsafe(&f->key, &f->dref);
+		wt_file_put(f);
+		return 0;
+	}
+	wt_log(WT_LOG_DEBUG, "fd %d: %s tracked (rule at line %u)", fd, abspath,
+	       rule->line);
+	slot_set(fd, WT_FD_TRACKED, oflags, f);
+	return 0;
+}
+
+int wt_fd_opened(int fd, const char *abspath, int oflags)
+{
+	if (!slots)
+		return 0;
+	return classify(fd, abspath, oflags, true);
+}
+
+struct wt_file *wt_fd_get(int fd, int *oflags)
+{
+	struct wt_slot *s = wt_slot(fd);
+	if (!s)
+		return NULL;
+	int st = atomic_load(&s->state);
+	if (st == WT_FD_UNTRACKED)
+		return NULL;
+	if (st == WT_FD_UNKNOWN) {
+		int fl = wt_real.fcntl(fd, F_GETFL);
+		if (fl < 0)
+			return NULL;  /* closed: the caller's libc call says EBADF */
+		classify(fd, NULL, fl & ~O_TRUNC, false);
+	}
+	pthread_mutex_t *l = &stripe[fd % STRIPES];
+	pthread_mutex_lock(l);
+	struct wt_file *f = s->file;
+	if (f)
+		file_ref(f);
+	if (oflags)
+		*oflags = s->oflags;
+	pthread_mutex_unlock(l);
+	return f;
+}
+
+void wt_fd_forget(int fd)
+{
+	struct wt_slot *s = wt_slot(fd);
+	if (s && (atomic_load(&s->state) != WT_FD_UNKNOWN || s->file))
+		slot_set(fd, WT_FD_UNKNOWN, 0, NULL);
+}
+
+void wt_fd_dup(int oldfd, int newfd)
+{
+	struct wt_slot *o = wt_slot(oldfd), *n = wt_slot(newfd);
+	if (!n)
+		return;
+	if (!o) {
+		wt_fd_forget(newfd);
+		return;
+	}
+	pthread_mutex_t *l = &stripe[oldfd % STRIPES];
+	pthread_mutex_lock(l);
+	struct wt_file *f = o->file;
+	int state = atomic_load(&o->state), oflags = o->oflags;
+	if (f)
+		file_ref(f);
+	pthread_mutex_unlock(l);
+	slot_set(newfd, state, oflags, f);
+}
+
+int wt_file_direct_fd(struct wt_file *f, int fd)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->direct_fd == -1) {
+		char link[32];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		int d = (int)syscall(SYS_openat, AT_FDCWD, link,
+				     O_WRONLY | O_DIRECT | O_CLOEXEC);
+		struct stat st;
+		if (d >= 0 && (fstat(d, &st) < 0 || st.st_dev != f->key.dev ||
+			       st.st_ino != f->key.ino)) {
+			syscall(SYS_close, d);
+			d = -1;
+			errno = ESTALE;
+		}
+		if (d < 0) {
+			wt_log(WT_LOG_INFO, "%s: no private O_DIRECT fd (%s); using buffered RWF_DSYNC",
+			       f->path, strerror(errno));
+			d = -2;
+		}
+		f->direct_fd = d;
+	}
+	int d = f->direct_fd;
+	pthread_mutex_unlock(&f->lock);
+	return d;
+}
+
+void wt_file_no_direct(struct wt_file *f, int err)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->direct_fd >= 0) {
+		syscall(SYS_close, f->direct_fd);
+		wt_log(WT_LOG_INFO, "%s: O_DIRECT write refused (%s); using buffered RWF_DSYNC",
+		       f->path, strerror(err));
+	}
+	f->direct_fd = -2;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void wt_fdtable_after_fork(void)
+{
+	/* Only this thread survives: every lock may be held by a lost one. */
+	for (int i = 0; i < STRIPES; i++)
+		pthread_mutex_init(&stripe[i], NULL);
+	pthread_mutex_init(&files_lock, NULL);
+	for (int b = 0; b < NBUCKETS; b++)
+		for (struct wt_file *f = buckets[b]; f; f = f->next)
+			pthread_mutex_init(&f->lock, NULL);
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sync.c - fsync, fdatasync and sync_file_range of tracked files.
+ *
+ * A sync is skipped only when the shared dirty table proves the inode
+ * clean (design.md invariant 2) and fstat(fd) still shows that inode.
+ * Otherwise the real call runs; an error poisons the inode, and a success
+ * whose fstat before and after agree records the dirty count read before
+ * it began as clean.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wt.h"
+
+static int real_sync(int fd, bool datasync)
+{
+	int r = datasync ? wt_real.fdatasync(fd) : wt_real.fsync(fd);
+	return r < 0 ? -errno : 0;
+}
+
+/*
+ * The tracked file behind fd if fstat still shows its inode, with a
+ * reference; NULL (and the stale slot forgotten) otherwise.
+ */
+static struct wt_file *checked(int fd)
+{
+	struct wt_file *f = wt_fd_get(fd, NULL);
+	struct stat st;
+
+	if (!f)
+		return NULL;
+	if (fstat(fd, &st) < 0 || st.st_dev != f->key.dev ||
+	    st.st_ino != f->key.ino) {
+		wt_fd_forget(fd);
+		wt_file_put(f);
+		return NULL;
+	}
+	return f;
+}
+
+int wt_sync(int fd, bool datasync)
+{
+	if (wt_depth > 0 || getpid() != wt.pid)
+		return real_sync(fd, datasync);
+
+	wt_depth++;
+	int r;
+	struct wt_file *f = checked(fd);
+	if (!f) {
+		r = real_sync(fd, datasync);
+		goto out;
+	}
+	/* This process's sync: its next writes go writethrough again. */
+	atomic_store(&f->writes_since_sync, 0);
+	if (f->rule->mode == WT_MODE_WRITETHROUGH &&
+	    wt_dirty_is_clean(&f->key, &f->dref)) {
+		wt_log(WT_LOG_DEBUG, "%s(%d) skipped: %s is clean",
+		       datasync ? "fdatasync" : "fsync", fd, f->path);
+		r = 0;
+		goto out;
+	}
+	uint64_t before = wt_dirty_sync_begin(&f->key, &f->dref);
+	r = real_sync(fd, datasync);
+	if (r < 0) {
+		if (r != -EBADF)
+			wt_dirty_poison(&f->key, &f->dref);
+		goto out;
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_dev == f->key.dev &&
+	    st.st_ino == f->key.ino)
+		wt_dirty_synced(&f->key, &f->dref, before);
+out:
+	wt_file_put(f);
+	wt_depth--;
+	return r;
+}
+
+int wt_sync_range(int fd, off_t off, off_t n, unsigned flags)
+{
+	/* Only a waiting call promises anything worth skipping. */
+	if ((flags & SYNC_FILE_RANGE_WAIT_AFTER) && wt_depth == 0 &&
+	    getpid() == wt.pid) {
+		wt_depth++;
+		struct wt_file *f = checked(fd);
+		bool skip = f && f->rule->mode == WT_MODE_WRITETHROUGH &&
+			    wt_dirty_is_clean(&f->key, &f->dref);
+		wt_file_put(f);
+		wt_depth--;
+		if (skip)
+			return 0;
+	}
+	int r = wt_real.sync_file_range(fd, off, n, flags);
+	return r < 0 ? -errno : 0;
+}
+
+/*
+ * For writes the shim does not route itself. Where no lock may be taken
+ * (a signal handler inside the shim, a vfork child) the whole table stops
+ * skipping instead: coarse, lock-free, and safe.
+ */
+static struct wt_file *note_get(int fd)
+{
+	if (wt_depth > 0 || getpid() != wt.pid) {
+		struct wt_slot *s = wt_slot(fd);
+		if (s && atomic_load(&s->state) != WT_FD_UNTRACKED)
+			wt_dirty_degrade("changed where it could not be recorded");
+		return NULL;
+	}
+	return checked(fd);
+}
+
+void wt_note_write(int fd)
+{
+	struct wt_file *f = note_get(fd);
+	if (f)
+		wt_dirty_mark(&f->key, &f->dref);
+	wt_file_put(f);
+}
+
+void wt_note_unsafe(int fd)
+{
+	struct wt_file *f = note_get(fd);
+	if (f)
+		wt_dirty_unsafe(&f->key, &f->dref);
+	wt_file_put(f);
+}

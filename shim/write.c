@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * write.c - the write path of a tracked file (design.md 1.1, 1b).
+ *
+ * The first writethrough_writes writes a process makes to a file after
+ * opening it or after its own last sync go writethrough: positioned writes
+ * with aligned offset and length are copied into an aligned bounce buffer
+ * (the program's buffer may change under an O_DIRECT write) and written
+ * through a private O_DIRECT fd with RWF_DSYNC; every other write goes
+ * pwritev2(RWF_DSYNC) on the program's own fd, so the kernel keeps file
+ * positions and O_APPEND. Later writes before the next sync are a burst:
+ * page cache as usual, recorded in the shared dirty table so that the next
+ * sync, in any process, is real.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "wt.h"
+
+#define BOUNCE_MAX (8u << 20)
+#define BOUNCE_ALIGN 4096
+
+static pthread_key_t bounce_key;
+static __thread void *bounce __attribute__((tls_model("initial-exec")));
+static __thread size_t bounce_len __attribute__((tls_model("initial-exec")));
+
+static void bounce_free(void *p)
+{
+	free(p);
+}
+
+void wt_write_init(void)
+{
+	pthread_key_create(&bounce_key, bounce_free);
+}
+
+static void *bounce_get(size_t len)
+{
+	if (bounce_len < len) {
+		void *p;
+		size_t want = len < 65536 ? 65536 : len;
+		if (posix_memalign(&p, BOUNCE_ALIGN, want))
+			return NULL;
+		free(bounce);
+		bounce = p;
+		bounce_len = want;
+		pthread_setspecific(bounce_key, p);
+	}
+	return bounce;
+}
+
+/* Errors that mean no byte reached the file: the inode is not at risk. */
+static bool caller_error(int err)
+{
+	return err == EAGAIN || err == EINTR || err == EBADF ||
+	       err == EFAULT || err == EINVAL || err == EOPNOTSUPP;
+}
+
+static ssize_t plain(int fd, const struct iovec *iov, int iovcnt, off_t off,
+		     int rwf, bool positioned)
+{
+	ssize_t r;
+
+	if (!positioned && rwf == 0)
+		r = wt_real.writev(fd, iov, iovcnt);
+	else if (rwf == 0)
+		r = wt_real.pwritev(fd, iov, iovcnt, off);
+	else
+		r = wt_real.pwritev2(fd, iov, iovcnt, positioned ? off : -1, rwf);
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * Inside a signal handler that interrupted the shim, or in a child made
+ * without atfork handlers (vfork, _Fork): touch no lock, just make the
+ * write durable before it returns.
+ */
+static ssize_t degraded(int fd, const struct iovec *iov, int iovcnt,
+			off_t off, int rwf, bool positioned)
+{
+	struct wt_slot *s = wt_slot(fd);
+	struct stat st;
+
+	if (!s || atomic_load(&s->state) != WT_FD_TRACKED ||
+	    fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return plain(fd, iov, iovcnt, off, rwf, positioned);
+	return plain(fd, iov, iovcnt, off, rwf | RWF_DSYNC, positioned);
+}
+
+static size_t iov_total(const struct iovec *iov, int iovcnt, bool *overflow)
+{
+	size_t t = 0;
+	*overflow = false;
+	for (int i = 0; i < iovcnt; i++) {
+		if (__builtin_add_overflow(t, iov[i].iov_len, &t))
+			*overflow = true;
+	}
+	return t;
+}
+
+static ssize_t direct(struct wt_file *f, int fd, const struct iovec *iov,
+		      int iovcnt, size_t total, off_t off, int rwf)
+{
+	int dfd = wt_file_direct_fd(f, fd);
+	if (dfd < 0)
+		return -EOPNOTSUPP;
+	char *b = bounce_get(total);
+	if (!b)
+		return -EOPNOTSUPP;
+	/*
+	 * Copied by the kernel, so a bad pointer gives the write's own EFAULT
+	 * (through the plain path) rather than a crash here.
+	 */
+	struct iovec to = { .iov_base = b, .iov_len = total };
+	ssize_t got = process_vm_readv(getpid(), &to, 1, iov,
+				       (unsigned long)iovcnt, 0);
+	if (got < 0 && (errno == ENOSYS || errno == EPERM)) {
+		size_t at = 0;
+		for (int i = 0; i < iovcnt; i++) {
+			memcpy(b + at, iov[i].iov_base, iov[i].iov_len);
+			at += iov[i].iov_len;
+		}
+		got = (ssize_t)total;
+	}
+	if (got != (ssize_t)total)
+		return -EOPNOTSUPP;
+	ssize_t r = wt_engine_write(dfd, b, total, off, rwf);
+	if (r == -EINVAL) {
+		/* The file system's rules differ from what statx said. */
+		wt_file_no_direct(f, EINVAL);
+		return -EOPNOTSUPP;
+	}
+	return r;
+}
+
+ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
+		 int rwf, bool positioned)
+{
+	if (wt_depth > 0 || getpid() != wt.pid)
+		return degraded(fd, iov, iovcnt, off, rwf, positioned);
+
+	wt_depth++;
+	ssize_t r;
+	struct wt_file *f = wt_fd_get(fd, NULL);
+	struct stat st;
+
+	if (!f || fstat(fd, &st) < 0) {
+		r = plain(fd, iov, iovcnt, off, rwf, positioned);
+		goto out;
+	}
+	if (st.st_dev != f->key.dev || st.st_ino != f->key.ino) {
+		/* A stale number, reused behind our back (design 1b.2). */
+		wt_fd_forget(fd);
+		r = plain(fd, iov, iovcnt, off, rwf, positioned);
+		goto out;
+	}
+	int fl = wt_real.fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+		r = plain(fd, iov, iovcnt, off, rwf, positioned);
+		goto out;
+	}
+	bool osync = (fl & O_SYNC) == O_SYNC;
+	bool odsync = (fl & O_DSYNC) || (rwf & (RWF_DSYNC | RWF_SYNC));
+	unsigned n = atomic_fetch_add(&f->writes_since_sync, 1) + 1;
+
+	if (!odsync && n > f->rule->writethrough_writes) {
+		/* A burst: page cache, recorded before we return (1.1). */
+		int32_t tok = wt_dirty_write_begin(&f->key, &f->dref);
+		r = plain(fd, iov, iovcnt, off, rwf, positioned);
+		wt_dirty_write_end(tok, r < 0 && !caller_error((int)-r));
+		goto out;
+	}
+
+	int sync = osync || (rwf & RWF_SYNC) ? RWF_SYNC : RWF_DSYNC;
+	bool overflow;
+	size_t total = iov_total(iov, iovcnt, &overflow);
+	unsigned a = f->dio_align;
+	r = -EOPNOTSUPP;
+	if (positioned && off >= 0 && !overflow && total > 0 &&
+	    iovcnt > 0 && iovcnt <= IOV_MAX &&
+	    total <= BOUNCE_MAX && a && off % a == 0 && total % a == 0 &&
+	    !(fl & (O_APPEND | O_DIRECT)) &&
+	    !(rwf & ~(RWF_HIPRI | RWF_DSYNC | RWF_SYNC)))
+		r = direct(f, fd, iov, iovcnt, total, off,
+			   sync | (rwf & RWF_HIPRI));
+	if (r == -EOPNOTSUPP)
+		r = plain(fd, iov, iovcnt, off, rwf | sync, positioned);
+
+	if (r < 0) {
+		if (!caller_error((int)-r))
+			wt_dirty_poison(&f->key, &f->dref);
+	} else if (positioned && off + r > st.st_size) {
+		/* Size may not be durable with a DSYNC direct write (1b.6). */
+		wt_dirty_mark(&f->key, &f->dref);
+	}
+out:
+	wt_file_put(f);
+	wt_depth--;
+	return r;
+}

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wt.h - walthrough's one internal header.
+ *
+ * The library is split by job: config.c (parser, shared with the CLI),
+ * path.c (absolute, lexically normalised paths), log.c (stderr lines),
+ * fdtable.c (fd -> tracked file), dirty.c (the shared dirty table),
+ * write.c / sync.c (the two paths), engine.c (pwritev2 and io_uring),
+ * interpose.c (the exported wrappers). Internal functions return 0 or
+ * -errno unless their comment says otherwise; only interpose.c turns that
+ * into -1 + errno.
+ */
+#ifndef WT_H
+#define WT_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <pthread.h>
+
+#include "compat.h"
+
+#define WT_PATH_MAX 4096
+
+/* ---- config.c ---------------------------------------------------------- */
+
+enum wt_mode { WT_MODE_WRITETHROUGH, WT_MODE_ATOMIC, WT_MODE_PASSTHROUGH };
+enum wt_atomic { WT_ATOMIC_AUTO, WT_ATOMIC_REQUIRE, WT_ATOMIC_OFF };
+enum wt_engine { WT_ENGINE_AUTO, WT_ENGINE_IO_URING, WT_ENGINE_PWRITEV2 };
+enum wt_level { WT_LOG_ERROR, WT_LOG_WARN, WT_LOG_INFO, WT_LOG_DEBUG };
+
+struct wt_rule {
+	char *glob;                   /* absolute fnmatch(3) pattern */
+	unsigned line;                /* line of its [path …] header */
+	enum wt_mode mode;            /* default writethrough */
+	unsigned writethrough_writes; /* default 1 */
+	enum wt_atomic atomic;        /* default auto */
+	unsigned atomic_unit;         /* default 8192, a power of two */
+};
+
+struct wt_config {
+	char *file;                   /* the path it was read from */
+	enum wt_level log_level;      /* default warn */
+	enum wt_engine engine;        /* default auto */
+	char *stats;                  /* NULL when unset */
+	struct wt_rule *rules;
+	unsigned nrules;
+};
+
+/* Called once per problem with "FILE:LINE: problem" (or "FILE: problem"). */
+typedef void (*wt_report_fn)(void *ctx, const char *msg);
+
+/*
+ * Reads and validates FILE into *cfg. Every problem found is passed to
+ * report; parsing goes on after an error so that all are reported.
+ * Returns 0 when valid, or -1 (cfg is then empty) when not.
+ */
+int wt_config_load(const char *file, struct wt_config *cfg,
+		   wt_report_fn report, void *ctx);
+void wt_config_free(struct wt_config *cfg);
+/* First rule whose glob matches the absolute path, or NULL. */
+const struct wt_rule *wt_config_match(const struct wt_config *cfg,
+				      const char *abspath);
+const char *wt_mode_name(enum wt_mode m);
+const char *wt_atomic_name(enum wt_atomic a);
+const char *wt_engine_name(enum wt_engine e);
+const char *wt_level_name(enum wt_level l);
+
+/* ---- path.c ------------------------------------------------------------ */
+
+/*
+ * Lexically normalises an absolute path in place: collapses "//", removes
+ * "." and resolves ".." (never above "/"), drops a trailing "/".
+ */
+void wt_path_normalise(char *path);
+/*
+ * Writes the absolute, normalised form of PATH, taken relative to DIRFD
+ * (AT_FDCWD: the working directory) when it is relative, into out.
+ * Returns 0, or -errno (-ENAMETOOLONG, or the error of getcwd/readlink).
+ * Uses only raw system calls, so it is safe inside interposed functions.
+ */
+int wt_path_absolute(int dirfd, const char *path, char *out, size_t outsz);
+
+/* ---- log.c ------------------------------------------------------------- */
+
+extern enum wt_level wt_log_level;
+/* "walthrough[PID]: level: message\n" on stderr, by a raw write(2). */
+void wt_log(enum wt_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void wt_vlog(enum wt_level level, const char *fmt, va_list ap);
+
+/* ---- dirty.c: the shared dirty table ----------------------------------- */
+
+struct wt_key {
+	uint64_t dev, ino;
+	uint64_t birth;               /* btime (s<<30|ns) or generation; 0: none */
+};
+
+struct wt_dref {                      /* a process's handle on one entry */
+	int32_t slot;                 /* -1: none */
+	uint32_t gen;
+};
+
+/* Maps the table; on any failure the table is off and nothing is skipped. */
+void wt_dirty_init(void);
+bool wt_dirty_available(void);
+/*
+ * Marks a page-cache write of KEY as started; returns a token for
+ * wt_dirty_write_end. Never fails: when the table cannot record it, the
+ * inode is left unknown (absent) so its syncs stay real.
+ */
+int32_t wt_dirty_write_begin(const struct wt_key *key, struct wt_dref *ref);
+void wt_dirty_write_end(int32_t token, bool failed);
+/* Bumps dirty: the next sync of KEY must be real. */
+void wt_dirty_mark(const struct wt_key *key, struct wt_dref *ref);
+/* Sets poisoned for good: every later sync of KEY is real. */
+void wt_dirty_poison(const struct wt_key *key, struct wt_dref *ref);
+/* Marks KEY as written by something the shim cannot see: never skip. */
+void wt_dirty_unsafe(const struct wt_key *key, struct wt_dref *ref);
+/* Lock-free: stop skipping anything for the table's life. */
+void wt_dirty_degrade(const char *why);
+/* True only if KEY is provably clean (invariant 2). */
+bool wt_dirty_is_clean(const struct wt_key *key, struct wt_dref *ref);
+/* Before a real sync: the dirty count to pass to wt_dirty_synced. */
+uint64_t wt_dirty_sync_begin(const struct wt_key *key, struct wt_dref *ref);
+/* After a real, successful sync whose fstat before and after agreed. */
+void wt_dirty_synced(const struct wt_key *key, struct wt_dref *ref,
+		     uint64_t before);
+
+/* ---- fdtable.c --------------------------------------------------------- */
+
+/* One per (process, inode) of a tracked file. */
+struct wt_file {
+	struct wt_file *next;         /* in the per-process hash chain */
+	atomic_int refs;              /* fd slots + in-flight calls */
+	struct wt_key key;
+	const struct wt_rule *rule;
+	struct wt_dref dref;
+	pthread_mutex_t lock;         /* guards direct_fd */
+	int direct_fd;                /* private O_DIRECT fd; -1 none, -2 failed */
+	unsigned dio_align;           /* 0: no direct I/O */
+	atomic_uint writes_since_sync;/* this process's writes since its sync */
+	atomic_bool warned;
+	char path[];                  /* the absolute path it was matched by */
+};
+
+enum { WT_FD_UNKNOWN = 0, WT_FD_UNTRACKED = 1, WT_FD_TRACKED = 2 };
+
+struct wt_slot {
+	atomic_int state;             /* WT_FD_* */
+	int oflags;                   /* open flags seen at open/classify */
+	struct wt_file *file;         /* guarded by the slot's stripe lock */
+};
+
+void wt_fdtable_init(void);
+/* The slot of fd, or NULL if fd is out of range. */
+struct wt_slot *wt_slot(int fd);
+/*
+ * The tracked file behind fd with a reference taken, classifying an unknown
+ * fd through /proc/self/fd first; NULL when fd is untracked. *oflags gets
+ * the slot's open flags.
+ */
+struct wt_file *wt_fd_get(int fd, int *oflags);
+void wt_file_put(struct wt_file *f);
+/*
+ * After an open that returned fd for PATH (already absolute): classify.
+ * Returns 0, or -errno when the open must fail (a promise that cannot be
+ * kept, e.g. mode = atomic where this build cannot make writes atomic).
+ */
+int wt_fd_opened(int fd, const char *abspath, int oflags);
+/* After a successful close/dup2 target/close_range: forget the slot. */
+void wt_fd_forget(int fd);
+/* After dup: newfd mirrors oldfd. */
+void wt_fd_dup(int oldfd, int newfd);
+/* Private O_DIRECT fd of f opened through fd, or <0. */
+int wt_file_direct_fd(struct wt_file *f, int fd);
+/* The file system refused a direct write (err): use buffered DSYNC. */
+void wt_file_no_direct(struct wt_file *f, int err);
+void wt_fdtable_after_fork(void);
+int wt_fd_high(void);                 /* highest fd ever recorded + 1 */
+
+/* ---- engine.c ---------------------------------------------------------- */
+
+/*
+ * Writes the whole buffer at off through fd with rwf flags, by the
+ * configured engine. Returns bytes written (maybe short) or -errno.
+ */
+ssize_t wt_engine_write(int fd, const void *buf, size_t len, off_t off,
+			int rwf);
+void wt_engine_after_fork(void);
+
+/* ---- the core (interpose.c, write.c, sync.c) --------------------------- */
+
+struct wt_state {
+	bool active;                  /* a valid config is loaded */
+	struct wt_config cfg;
+	pid_t pid;                    /* the process the state belongs to */
+};
+extern struct wt_state wt;
+
+/* Real libc entry points, resolved with dlsym(RTLD_NEXT). */
+struct wt_real {
+	int (*open)(const char *, int, ...);
+	int (*open64)(const char *, int, ...);
+	int (*openat)(int, const char *, int, ...);
+	int (*openat64)(int, const char *, int, ...);
+	int (*creat)(const char *, mode_t);
+	int (*creat64)(const char *, mode_t);
+	int (*__open_2)(const char *, int);
+	int (*__open64_2)(const char *, int);
+	int (*__openat_2)(int, const char *, int);
+	int (*__openat64_2)(int, const char *, int);
+	int (*close)(int);
+	int (*close_range)(unsigned, unsigned, int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*fcntl64)(int, int, ...);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*pwrite)(int, const void *, size_t, off_t);
+	ssize_t (*pwrite64)(int, const void *, size_t, off_t);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*pwritev)(int, const struct iovec *, int, off_t);
+	ssize_t (*pwritev64)(int, const struct iovec *, int, off_t);
+	ssize_t (*pwritev2)(int, const struct iovec *, int, off_t, int);
+	ssize_t (*pwritev64v2)(int, const struct iovec *, int, off_t, int);
+	int (*fsync)(int);
+	int (*fdatasync)(int);
+	int (*sync_file_range)(int, off_t, off_t, unsigned);
+	int (*ftruncate)(int, off_t);
+	int (*ftruncate64)(int, off_t);
+	int (*truncate)(const char *, off_t);
+	int (*truncate64)(const char *, off_t);
+	int (*fallocate)(int, int, off_t, off_t);
+	int (*fallocate64)(int, int, off_t, off_t);
+	int (*posix_fallocate)(int, off_t, off_t);
+	int (*posix_fallocate64)(int, off_t, off_t);
+	ssize_t (*copy_file_range)(int, off_t *, int, off_t *, size_t, unsigned);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*sendfile64)(int, int, off_t *, size_t);
+	ssize_t (*splice)(int, off_t *, int, off_t *, size_t, unsigned);
+	int (*ioctl)(int, unsigned long, ...);
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	void *(*mmap64)(void *, size_t, int, int, int, off_t);
+	void *(*fopen)(const char *, const char *);
+	void *(*fopen64)(const char *, const char *);
+	void *(*fdopen)(int, const char *);
+	void *(*freopen)(const char *, const char *, void *);
+	void *(*freopen64)(const char *, const char *, void *);
+};
+extern struct wt_real wt_real;
+void wt_resolve(void);
+void wt_write_init(void);
+
+/* Thread-local re-entry depth: >0 inside the shim (signal handlers). */
+extern __thread int wt_depth __attribute__((tls_model("initial-exec")));
+
+/* write.c: the write path. Returns bytes or -errno. off < 0: position. */
+ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
+		 int rwf, bool positioned);
+/* sync.c: 0 or -errno. datasync: fdatasync semantics. */
+int wt_sync(int fd, bool datasync);
+int wt_sync_range(int fd, off_t off, off_t n, unsigned flags);
+/* Any other write the shim sees (truncate, fallocate, …): mark dirty. */
+void wt_note_write(int fd);
+void wt_note_unsafe(int fd);
+
+#endif
