@@ -17,6 +17,8 @@
 
 #include "wt.h"
 
+#define RING_ENTRIES 64
+
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct io_uring ring;
 static pid_t ring_pid;
@@ -40,7 +42,7 @@ static bool ring_ready(void)
 		ring_state = 0;
 	}
 	if (ring_state == 0) {
-		int r = io_uring_queue_init(8, &ring, 0);
+		int r = io_uring_queue_init(RING_ENTRIES, &ring, 0);
 		if (r < 0) {
 			wt_log(WT_LOG_WARN, "io_uring refused (%s): writing with pwritev2",
 			       strerror(-r));
@@ -75,8 +77,8 @@ static ssize_t by_ring(int fd, const void *buf, size_t len, off_t off,
 	io_uring_sqe_set_data64(sqe, tag);
 
 	int r;
-	do
-		r = io_uring_submit(&ring);
+	do     /* One system call: submit and wait for the completion. */
+		r = io_uring_submit_and_wait(&ring, 1);
 	while (r == -EINTR);
 	if (r < 0) {
 		res = r;
@@ -113,6 +115,118 @@ ssize_t wt_engine_write(int fd, const void *buf, size_t len, off_t off,
 	if (wt.cfg.engine == WT_ENGINE_IO_URING && len <= 0x7ffff000)
 		return by_ring(fd, buf, len, off, rwf);
 	return by_pwritev2(fd, buf, len, off, rwf);
+}
+
+/*
+ * Sequential fallback for a chain: each piece made durable on its own, so
+ * a failure still leaves a durable prefix.
+ */
+static ssize_t chain_pwritev2(int fd, const struct wt_piece *p, int n,
+			      bool tail_sync)
+{
+	ssize_t done = 0;
+	for (int i = 0; i < n; i++) {
+		ssize_t r = by_pwritev2(fd, p[i].buf, p[i].len, p[i].off,
+					p[i].rwf | (tail_sync ? RWF_DSYNC : 0));
+		if (r < 0)
+			return done ? done : r;
+		done += r;
+		if ((size_t)r != p[i].len)
+			break;
+	}
+	return done;
+}
+
+ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
+			bool tail_sync)
+{
+	sigset_t all, old;
+	int res[RING_ENTRIES];
+	bool seen[RING_ENTRIES] = { false };
+	int total = n + (tail_sync ? 1 : 0);
+
+	if (n == 1 && !tail_sync)
+		return by_pwritev2(fd, p[0].buf, p[0].len, p[0].off, p[0].rwf);
+	if (wt.cfg.engine == WT_ENGINE_PWRITEV2 || total > RING_ENTRIES)
+		return chain_pwritev2(fd, p, n, tail_sync);
+
+	pthread_mutex_lock(&ring_lock);
+	if (!ring_ready()) {
+		pthread_mutex_unlock(&ring_lock);
+		return chain_pwritev2(fd, p, n, tail_sync);
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+
+	uint64_t base = ((uint64_t)(uint32_t)ring_pid << 32) |
+			(uint32_t)(ring_seq << 8);
+	ring_seq++;
+	for (int i = 0; i < total; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+		if (i < n) {
+			io_uring_prep_write(sqe, fd, p[i].buf, (unsigned)p[i].len,
+					    (uint64_t)p[i].off);
+			sqe->rw_flags = p[i].rwf;
+		} else {
+			io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+		}
+		if (i + 1 < total)
+			sqe->flags |= IOSQE_IO_LINK;
+		io_uring_sqe_set_data64(sqe, base + (uint64_t)i);
+	}
+	int r;
+	do
+		r = io_uring_submit_and_wait(&ring, (unsigned)total);
+	while (r == -EINTR);
+	ssize_t out;
+	if (r < 0) {
+		out = r;
+		goto unlock;
+	}
+	/* Every request completes (linked ones with -ECANCELED): reap all. */
+	for (int got = 0; got < total;) {
+		struct io_uring_cqe *cqe;
+		r = io_uring_wait_cqe(&ring, &cqe);
+		if (r == -EINTR)
+			continue;
+		if (r < 0) {
+			out = r;
+			goto unlock;
+		}
+		uint64_t tag = io_uring_cqe_get_data64(cqe);
+		int cres = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+		if (tag < base || tag >= base + (uint64_t)total ||
+		    seen[tag - base])
+			continue;
+		seen[tag - base] = true;
+		res[tag - base] = cres;
+		got++;
+	}
+
+	ssize_t done = 0;
+	int i;
+	for (i = 0; i < n; i++) {
+		if (res[i] < 0)
+			break;
+		done += res[i];
+		if ((size_t)res[i] != p[i].len)
+			break;
+	}
+	if (i == n) {
+		out = tail_sync && res[n] < 0 ? res[n] : done;
+	} else if (done == 0) {
+		out = res[i] < 0 ? res[i] : 0;
+	} else {
+		/* The chain broke: its fsync was cancelled; the prefix we report
+		 * must be durable all the same. */
+		int s = tail_sync ? wt_real.fdatasync(fd) : 0;
+		out = s < 0 ? -errno : done;
+	}
+unlock:
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_mutex_unlock(&ring_lock);
+	return out;
 }
 
 void wt_engine_after_fork(void)

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "wt.h"
@@ -127,13 +128,72 @@ static uint64_t birth_of(int fd, const struct wt_statx *stx)
 	return 0;     /* no identity across time: never skip its syncs */
 }
 
+/* The block device's atomic_write_unit_max_bytes, or 0 (none, unknown). */
+static unsigned blockdev_atomic_max(dev_t dev)
+{
+	static const char *const at[] = {
+		"/sys/dev/block/%u:%u/queue/atomic_write_unit_max_bytes",
+		"/sys/dev/block/%u:%u/../queue/atomic_write_unit_max_bytes",
+	};
+	for (unsigned i = 0; i < 2; i++) {
+		char path[128], buf[32];
+		snprintf(path, sizeof(path), at[i], major(dev), minor(dev));
+		int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
+				      O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+		syscall(SYS_close, fd);
+		if (n > 0) {
+			buf[n] = 0;
+			return (unsigned)strtoul(buf, NULL, 10);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether writes of the rule's atomic_unit use RWF_ATOMIC (design 3):
+ * auto only where the device does it (not XFS's copy-on-write emulation),
+ * require wherever the file system offers it. A promise the file cannot
+ * keep makes the open fail rather than write without it. Returns 0 or
+ * -EOPNOTSUPP.
+ */
+static int atomic_decide(struct wt_file *f, const struct wt_rule *rule)
+{
+	unsigned u = rule->atomic_unit;
+	bool fs = f->dio_align && f->aw_max && f->aw_min <= u &&
+		  u <= f->aw_max;
+	bool hw = fs && (f->aw_max_opt >= u || f->hw_atomic_max >= u);
+	bool use = rule->atomic == WT_ATOMIC_REQUIRE ? fs :
+		   rule->atomic == WT_ATOMIC_AUTO ? hw : false;
+	bool must = rule->atomic == WT_ATOMIC_REQUIRE ||
+		    rule->mode == WT_MODE_ATOMIC;
+
+	if (must && !use) {
+		if (rule->atomic == WT_ATOMIC_OFF)
+			wt_log(WT_LOG_ERROR, "%s: mode = atomic with atomic = off cannot protect anything; refusing to open it",
+			       f->path);
+		else if (fs)
+			wt_log(WT_LOG_ERROR, "%s: mode = atomic with atomic = auto needs the device to write %u bytes atomically, and it only does in software (atomic = require accepts that); refusing to open it",
+			       f->path, u);
+		else
+			wt_log(WT_LOG_ERROR, "%s: atomic writes of %u bytes are not offered here (statx atomic unit %u..%u, direct I/O alignment %u); refusing to open it rather than write without torn-write protection",
+			       f->path, u, f->aw_min, f->aw_max, f->dio_align);
+		return -EOPNOTSUPP;
+	}
+	f->atomic_unit = use ? u : 0;
+	return 0;
+}
+
 /* A referenced wt_file for the inode behind fd, or NULL if not a file. */
 static struct wt_file *file_get(int fd, const char *abspath,
 				const struct wt_rule *rule)
 {
 	struct wt_statx stx;
 	if (wt_statx(fd, "", AT_EMPTY_PATH,
-		     STATX_TYPE | STATX_INO | STATX_BTIME | STATX_DIOALIGN,
+		     STATX_TYPE | STATX_INO | STATX_BTIME | STATX_DIOALIGN |
+		     STATX_WRITE_ATOMIC,
 		     &stx) < 0)
 		return NULL;
 	if (!S_ISREG(stx.stx_mode))
@@ -172,6 +232,12 @@ static struct wt_file *file_get(int fd, const char *abspath,
 				stx.stx_dio_offset_align : stx.stx_blksize) : 0;
 	else
 		f->dio_align = stx.stx_blksize;   /* try; EINVAL falls back */
+	if (stx.stx_mask & STATX_WRITE_ATOMIC) {
+		f->aw_min = stx.stx_atomic_write_unit_min;
+		f->aw_max = stx.stx_atomic_write_unit_max;
+		f->aw_max_opt = stx.stx_atomic_write_unit_max_opt;
+	}
+	f->hw_atomic_max = blockdev_atomic_max(st.st_dev);
 	memcpy(f->path, abspath, len + 1);
 	unsigned b = bucket(st.st_dev, st.st_ino);
 	f->next = buckets[b];
@@ -243,13 +309,22 @@ static int classify(int fd, const char *abspath, int oflags, bool seen)
 			slot_set(fd, WT_FD_UNTRACKED, oflags, NULL);
 		return 0;
 	}
-	if (rule->mode == WT_MODE_ATOMIC) {
-		wt_log(WT_LOG_ERROR, "%s: mode = atomic is not available in this build; refusing to open it rather than write without torn-write protection",
-		       abspath);
-		if (s)
-			slot_set(fd, WT_FD_UNKNOWN, 0, NULL);
-		wt_file_put(f);
-		return -EOPNOTSUPP;
+	pthread_mutex_lock(&f->lock);
+	int r = f->atomic_decided ? f->atomic_err : atomic_decide(f, rule);
+	f->atomic_decided = true;
+	f->atomic_err = r;
+	pthread_mutex_unlock(&f->lock);
+	if (r < 0) {
+		/*
+		 * Never seen opened (inherited): the fd exists already, so keep
+		 * it tracked; every write to it then fails closed.
+		 */
+		if (seen || !s) {
+			if (s)
+				slot_set(fd, WT_FD_UNKNOWN, 0, NULL);
+			wt_file_put(f);
+			return r;
+		}
 	}
 	/*
 	 * Writes the shim did not see may be in the page cache (an fd made

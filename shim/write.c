@@ -104,15 +104,43 @@ static size_t iov_total(const struct iovec *iov, int iovcnt, bool *overflow)
 	return t;
 }
 
+/*
+ * Splits [off, off+len) into naturally aligned power-of-two pieces no
+ * larger than max (off and len are multiples of the atomic unit, itself
+ * within the file system's range, so no piece is smaller than it).
+ */
+static int split(char *b, size_t len, off_t off, unsigned max, int rwf,
+		 struct wt_piece *p, int np)
+{
+	int n = 0;
+	for (size_t at = 0; at < len && n < np; n++) {
+		size_t left = len - at;
+		size_t sz = (size_t)1 << (63 - __builtin_clzll(left));
+		while (sz > max || (uint64_t)(off + (off_t)at) % sz)
+			sz >>= 1;
+		p[n] = (struct wt_piece){ b + at, sz, off + (off_t)at, rwf };
+		at += sz;
+	}
+	return n;
+}
+
+/*
+ * Copies the program's buffer and writes it through the private O_DIRECT
+ * fd: atomically in pieces when the file uses RWF_ATOMIC and the range is
+ * whole units (atomic: all must be), plain otherwise. sync is RWF_DSYNC or
+ * RWF_SYNC for writethrough, 0 for mode = atomic. Returns bytes, -errno, or
+ * -EOPNOTSUPP when the buffered path must take it.
+ */
 static ssize_t direct(struct wt_file *f, int fd, const struct iovec *iov,
-		      int iovcnt, size_t total, off_t off, int rwf)
+		      int iovcnt, size_t total, off_t off, int sync,
+		      bool atomic)
 {
 	int dfd = wt_file_direct_fd(f, fd);
 	if (dfd < 0)
-		return -EOPNOTSUPP;
+		return atomic ? -EIO : -EOPNOTSUPP;
 	char *b = bounce_get(total);
 	if (!b)
-		return -EOPNOTSUPP;
+		return atomic ? -ENOMEM : -EOPNOTSUPP;
 	/*
 	 * Copied by the kernel, so a bad pointer gives the write's own EFAULT
 	 * (through the plain path) rather than a crash here.
@@ -129,13 +157,80 @@ static ssize_t direct(struct wt_file *f, int fd, const struct iovec *iov,
 		got = (ssize_t)total;
 	}
 	if (got != (ssize_t)total)
-		return -EOPNOTSUPP;
-	ssize_t r = wt_engine_write(dfd, b, total, off, rwf);
-	if (r == -EINVAL) {
+		return atomic ? -EFAULT : -EOPNOTSUPP;
+
+	unsigned u = f->atomic_unit;
+	ssize_t r;
+	if (u && off % u == 0 && total % u == 0) {
+		struct wt_piece p[64];
+		int n = split(b, total, off, f->aw_max, RWF_ATOMIC, p, 64);
+		size_t covered = 0;
+		for (int i = 0; i < n; i++)
+			covered += p[i].len;
+		if (covered != total)
+			return atomic ? -EINVAL : -EOPNOTSUPP;
+		if (n == 1)
+			r = wt_engine_write(dfd, b, total, off, RWF_ATOMIC | sync);
+		else
+			r = wt_engine_chain(dfd, p, n, sync != 0);
+	} else if (atomic) {
+		return -EINVAL;
+	} else {
+		if (u && !atomic_exchange(&f->warned, true))
+			wt_log(WT_LOG_WARN, "%s: a write of %zu bytes at %lld is not whole atomic units of %u: written without RWF_ATOMIC (logged once per file)",
+			       f->path, total, (long long)off, u);
+		r = wt_engine_write(dfd, b, total, off, sync);
+	}
+	if ((r == -EINVAL || r == -EOPNOTSUPP) && u && !atomic &&
+	    f->rule->atomic == WT_ATOMIC_REQUIRE) {
+		wt_log(WT_LOG_ERROR, "%s: atomic write of %zu bytes at %lld refused by the kernel (%s); not writing it without RWF_ATOMIC",
+		       f->path, total, (long long)off, strerror((int)-r));
+		return r == -EOPNOTSUPP ? -EIO : r;
+	}
+	if (r == -EINVAL && !atomic) {
 		/* The file system's rules differ from what statx said. */
 		wt_file_no_direct(f, EINVAL);
 		return -EOPNOTSUPP;
 	}
+	return r;
+}
+
+/*
+ * mode = atomic fails closed (design 1b.9): a write that cannot be made
+ * atomic is refused, never written buffered.
+ */
+static ssize_t atomic_only(struct wt_file *f, int fd, const struct iovec *iov,
+			   int iovcnt, off_t off, int rwf, bool positioned,
+			   int fl)
+{
+	bool overflow;
+	size_t total = iov_total(iov, iovcnt, &overflow);
+	unsigned u = f->atomic_unit;
+	const char *why = NULL;
+
+	if (!positioned)
+		why = "not positioned (write/writev)";
+	else if (fl & O_APPEND || rwf & RWF_APPEND)
+		why = "O_APPEND";
+	else if (overflow || iovcnt <= 0 || iovcnt > IOV_MAX ||
+		 total > BOUNCE_MAX)
+		why = "too large";
+	else if (u == 0 || off % u || total % u)
+		why = "not whole aligned atomic units";
+	if (total == 0 && !why)
+		return 0;
+	if (why) {
+		wt_log(WT_LOG_ERROR, "%s: refused a write of %zu bytes at %lld that cannot be atomic: %s",
+		       f->path, total, (long long)off, why);
+		return -EINVAL;
+	}
+	ssize_t r = direct(f, fd, iov, iovcnt, total, off,
+			   (fl & O_SYNC) == O_SYNC ? RWF_SYNC :
+			   (fl & O_DSYNC) || (rwf & RWF_DSYNC) ? RWF_DSYNC : 0,
+			   true);
+	if (r < 0)
+		wt_log(WT_LOG_ERROR, "%s: atomic write of %zu bytes at %lld failed: %s",
+		       f->path, total, (long long)off, strerror((int)-r));
 	return r;
 }
 
@@ -165,6 +260,14 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 		r = plain(fd, iov, iovcnt, off, rwf, positioned);
 		goto out;
 	}
+	if (f->atomic_err < 0) {
+		r = -EOPNOTSUPP;
+		goto out;
+	}
+	if (f->rule->mode == WT_MODE_ATOMIC) {
+		r = atomic_only(f, fd, iov, iovcnt, off, rwf, positioned, fl);
+		goto done;
+	}
 	bool osync = (fl & O_SYNC) == O_SYNC;
 	bool odsync = (fl & O_DSYNC) || (rwf & (RWF_DSYNC | RWF_SYNC));
 	unsigned n = atomic_fetch_add(&f->writes_since_sync, 1) + 1;
@@ -188,10 +291,10 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 	    !(fl & (O_APPEND | O_DIRECT)) &&
 	    !(rwf & ~(RWF_HIPRI | RWF_DSYNC | RWF_SYNC)))
 		r = direct(f, fd, iov, iovcnt, total, off,
-			   sync | (rwf & RWF_HIPRI));
+			   sync | (rwf & RWF_HIPRI), false);
 	if (r == -EOPNOTSUPP)
 		r = plain(fd, iov, iovcnt, off, rwf | sync, positioned);
-
+done:
 	if (r < 0) {
 		if (!caller_error((int)-r))
 			wt_dirty_poison(&f->key, &f->dref);

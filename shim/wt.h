@@ -144,7 +144,13 @@ struct wt_file {
 	int direct_fd;                /* private O_DIRECT fd; -1 none, -2 failed */
 	unsigned dio_align;           /* 0: no direct I/O */
 	atomic_uint writes_since_sync;/* this process's writes since its sync */
-	atomic_bool warned;
+	atomic_bool warned;           /* "cannot be atomic" logged once */
+	unsigned aw_min, aw_max;      /* statx atomic write units; 0: none */
+	unsigned aw_max_opt;          /* > 0: done by the device, not in software */
+	unsigned hw_atomic_max;       /* block device atomic_write_unit_max_bytes */
+	unsigned atomic_unit;         /* > 0: writes of it use RWF_ATOMIC */
+	bool atomic_decided;          /* under lock */
+	int atomic_err;               /* -EOPNOTSUPP: the promise cannot be kept */
 	char path[];                  /* the absolute path it was matched by */
 };
 
@@ -168,8 +174,8 @@ struct wt_file *wt_fd_get(int fd, int *oflags);
 void wt_file_put(struct wt_file *f);
 /*
  * After an open that returned fd for PATH (already absolute): classify.
- * Returns 0, or -errno when the open must fail (a promise that cannot be
- * kept, e.g. mode = atomic where this build cannot make writes atomic).
+ * Returns 0, or -errno when the open must fail: a promise of atomicity
+ * that the file system or device cannot keep (-EOPNOTSUPP).
  */
 int wt_fd_opened(int fd, const char *abspath, int oflags);
 /* After a successful close/dup2 target/close_range: forget the slot. */
@@ -191,6 +197,20 @@ int wt_fd_high(void);                 /* highest fd ever recorded + 1 */
  */
 ssize_t wt_engine_write(int fd, const void *buf, size_t len, off_t off,
 			int rwf);
+struct wt_piece {
+	const void *buf;
+	size_t len;
+	off_t off;
+	int rwf;
+};
+/*
+ * Writes pieces in offset order as one linked chain (io_uring), followed
+ * by one linked datasync when tail_sync. Returns the bytes of the prefix
+ * that completed (durable when tail_sync), or -errno when none did or the
+ * trailing sync failed.
+ */
+ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
+			bool tail_sync);
 void wt_engine_after_fork(void);
 
 /* ---- the core (interpose.c, write.c, sync.c) --------------------------- */
