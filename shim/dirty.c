@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stats.h"
 #include "wt.h"
 
 #define TABLE_MAGIC   0x31306c6274647477ULL  /* "wtdtbl01" */
@@ -272,20 +273,32 @@ void wt_dirty_unsafe(const struct wt_key *key, struct wt_dref *ref)
 	set_flags(key, ref, F_UNSAFE, true);
 }
 
-bool wt_dirty_is_clean(const struct wt_key *key, struct wt_dref *ref)
+int wt_dirty_check(const struct wt_key *key, struct wt_dref *ref)
 {
-	if (!hdr || key->birth == 0 || atomic_load(&hdr->degraded) ||
+	if (!hdr || atomic_load(&hdr->degraded) ||
 	    atomic_load(&hdr->epoch) != my_epoch)
-		return false;
+		return WT_PASS_NOTABLE;
+	if (key->birth == 0)
+		return WT_PASS_UNSAFE;
 	int32_t s = find(key, ref);
 	if (s < 0)
-		return false;
+		return WT_PASS_UNARMED;
 	struct table_ent *e = &ent[s];
 	uint32_t g = atomic_load(&e->gen);
 	if (g != ref->gen || (g & 1))
-		return false;
-	bool clean = ent_clean(e);
-	return clean && key_eq(e, key) && atomic_load(&e->gen) == g;
+		return WT_PASS_UNARMED;
+	uint32_t fl = atomic_load(&e->flags);
+	int64_t pending = atomic_load(&e->pending);
+	uint64_t d = atomic_load(&e->dirty);
+	uint64_t c = atomic_load(&e->clean);
+	int why = fl & F_POISONED ? WT_PASS_ERROR :
+		  fl & F_UNSAFE ? WT_PASS_UNSAFE :
+		  pending ? WT_PASS_PENDING :
+		  c == 0 ? WT_PASS_UNARMED :
+		  c != d + 1 ? WT_PASS_DIRTY : WT_PASS_NR;
+	if (!key_eq(e, key) || atomic_load(&e->gen) != g)
+		return WT_PASS_UNARMED;
+	return why;
 }
 
 uint64_t wt_dirty_sync_begin(const struct wt_key *key, struct wt_dref *ref)

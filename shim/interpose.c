@@ -88,6 +88,7 @@ static void init(void)
 			wt_fdtable_init();
 			wt_write_init();
 			wt_dirty_init();
+			wt_stats_init();
 			pthread_atfork(NULL, NULL, after_fork_child);
 			wt_log(WT_LOG_INFO, "%s: %u rule%s, engine %s", conf,
 			       wt.cfg.nrules, wt.cfg.nrules == 1 ? "" : "s",

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "stats.h"
 #include "wt.h"
 
 static int real_sync(int fd, bool datasync)
@@ -25,7 +26,7 @@ static int real_sync(int fd, bool datasync)
  * The tracked file behind fd if fstat still shows its inode, with a
  * reference; NULL (and the stale slot forgotten) otherwise.
  */
-static struct wt_file *checked(int fd)
+static struct wt_file *checked(int fd, bool count)
 {
 	struct wt_file *f = wt_fd_get(fd, NULL);
 	struct stat st;
@@ -34,6 +35,8 @@ static struct wt_file *checked(int fd)
 		return NULL;
 	if (fstat(fd, &st) < 0 || st.st_dev != f->key.dev ||
 	    st.st_ino != f->key.ino) {
+		if (count)
+			wt_stats_pass(f->rule, WT_PASS_FSTAT);
 		wt_fd_forget(fd);
 		wt_file_put(f);
 		return NULL;
@@ -48,23 +51,27 @@ int wt_sync(int fd, bool datasync)
 
 	wt_depth++;
 	int r;
-	struct wt_file *f = checked(fd);
+	struct wt_file *f = checked(fd, true);
 	if (!f) {
 		r = real_sync(fd, datasync);
 		goto out;
 	}
 	/* This process's sync: its next writes go writethrough again. */
 	atomic_store(&f->writes_since_sync, 0);
-	if (f->rule->mode == WT_MODE_WRITETHROUGH &&
-	    wt_dirty_is_clean(&f->key, &f->dref)) {
+	int why = f->rule->mode == WT_MODE_WRITETHROUGH ?
+		  wt_dirty_check(&f->key, &f->dref) : WT_PASS_MODE;
+	if (why == WT_PASS_NR) {
+		wt_stats_add(f->rule, WT_C_SYNC_SKIPPED, 1);
 		wt_log(WT_LOG_DEBUG, "%s(%d) skipped: %s is clean",
 		       datasync ? "fdatasync" : "fsync", fd, f->path);
 		r = 0;
 		goto out;
 	}
+	wt_stats_pass(f->rule, why);
 	uint64_t before = wt_dirty_sync_begin(&f->key, &f->dref);
 	r = real_sync(fd, datasync);
 	if (r < 0) {
+		wt_stats_error(f->rule, -r);
 		if (r != -EBADF)
 			wt_dirty_poison(&f->key, &f->dref);
 		goto out;
@@ -85,9 +92,12 @@ int wt_sync_range(int fd, off_t off, off_t n, unsigned flags)
 	if ((flags & SYNC_FILE_RANGE_WAIT_AFTER) && wt_depth == 0 &&
 	    getpid() == wt.pid) {
 		wt_depth++;
-		struct wt_file *f = checked(fd);
+		struct wt_file *f = checked(fd, true);
 		bool skip = f && f->rule->mode == WT_MODE_WRITETHROUGH &&
-			    wt_dirty_is_clean(&f->key, &f->dref);
+			    wt_dirty_check(&f->key, &f->dref) == WT_PASS_NR;
+		if (f)
+			wt_stats_add(f->rule, skip ? WT_C_SYNC_SKIPPED :
+				     WT_C_SYNC_PASSED, 1);
 		wt_file_put(f);
 		wt_depth--;
 		if (skip)
@@ -110,7 +120,7 @@ static struct wt_file *note_get(int fd)
 			wt_dirty_degrade("changed where it could not be recorded");
 		return NULL;
 	}
-	return checked(fd);
+	return checked(fd, false);
 }
 
 void wt_note_write(int fd)

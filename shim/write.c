@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "stats.h"
 #include "wt.h"
 
 #define BOUNCE_MAX (8u << 20)
@@ -169,6 +170,8 @@ static ssize_t direct(struct wt_file *f, int fd, const struct iovec *iov,
 			covered += p[i].len;
 		if (covered != total)
 			return atomic ? -EINVAL : -EOPNOTSUPP;
+		wt_stats_add(f->rule, WT_C_ATOMIC, 1);
+		wt_stats_add(f->rule, WT_C_ATOMIC_PIECES, (uint64_t)n);
 		if (n == 1)
 			r = wt_engine_write(dfd, b, total, off, RWF_ATOMIC | sync);
 		else
@@ -176,6 +179,8 @@ static ssize_t direct(struct wt_file *f, int fd, const struct iovec *iov,
 	} else if (atomic) {
 		return -EINVAL;
 	} else {
+		if (u)
+			wt_stats_add(f->rule, WT_C_NOT_ATOMIC, 1);
 		if (u && !atomic_exchange(&f->warned, true))
 			wt_log(WT_LOG_WARN, "%s: a write of %zu bytes at %lld is not whole atomic units of %u: written without RWF_ATOMIC (logged once per file)",
 			       f->path, total, (long long)off, u);
@@ -189,9 +194,12 @@ static ssize_t direct(struct wt_file *f, int fd, const struct iovec *iov,
 	}
 	if (r == -EINVAL && !atomic) {
 		/* The file system's rules differ from what statx said. */
+		wt_stats_add(f->rule, WT_C_FALLBACK, 1);
 		wt_file_no_direct(f, EINVAL);
 		return -EOPNOTSUPP;
 	}
+	if (r >= 0)
+		wt_stats_add(f->rule, WT_C_DIRECT, 1);
 	return r;
 }
 
@@ -277,8 +285,10 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 		int32_t tok = wt_dirty_write_begin(&f->key, &f->dref);
 		r = plain(fd, iov, iovcnt, off, rwf, positioned);
 		wt_dirty_write_end(tok, r < 0 && !caller_error((int)-r));
-		goto out;
+		wt_stats_add(f->rule, WT_C_BURST, 1);
+		goto done;
 	}
+	uint64_t t0 = wt_stats_clock();
 
 	int sync = osync || (rwf & RWF_SYNC) ? RWF_SYNC : RWF_DSYNC;
 	bool overflow;
@@ -292,15 +302,23 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 	    !(rwf & ~(RWF_HIPRI | RWF_DSYNC | RWF_SYNC)))
 		r = direct(f, fd, iov, iovcnt, total, off,
 			   sync | (rwf & RWF_HIPRI), false);
-	if (r == -EOPNOTSUPP)
+	if (r == -EOPNOTSUPP) {
 		r = plain(fd, iov, iovcnt, off, rwf | sync, positioned);
+		if (r >= 0)
+			wt_stats_add(f->rule, WT_C_DSYNC, 1);
+	}
+	wt_stats_latency(f->rule, t0);
 done:
+	wt_stats_add(f->rule, WT_C_WRITES, 1);
 	if (r < 0) {
+		wt_stats_error(f->rule, (int)-r);
 		if (!caller_error((int)-r))
 			wt_dirty_poison(&f->key, &f->dref);
-	} else if (positioned && off + r > st.st_size) {
+	} else {
+		wt_stats_add(f->rule, WT_C_BYTES, (uint64_t)r);
 		/* Size may not be durable with a DSYNC direct write (1b.6). */
-		wt_dirty_mark(&f->key, &f->dref);
+		if (positioned && off + r > st.st_size)
+			wt_dirty_mark(&f->key, &f->dref);
 	}
 out:
 	wt_file_put(f);

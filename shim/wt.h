@@ -123,8 +123,11 @@ void wt_dirty_poison(const struct wt_key *key, struct wt_dref *ref);
 void wt_dirty_unsafe(const struct wt_key *key, struct wt_dref *ref);
 /* Lock-free: stop skipping anything for the table's life. */
 void wt_dirty_degrade(const char *why);
-/* True only if KEY is provably clean (invariant 2). */
-bool wt_dirty_is_clean(const struct wt_key *key, struct wt_dref *ref);
+/*
+ * WT_PASS_NR when KEY is provably clean (invariant 2), else why not
+ * (enum wt_pass in stats.h).
+ */
+int wt_dirty_check(const struct wt_key *key, struct wt_dref *ref);
 /* Before a real sync: the dirty count to pass to wt_dirty_synced. */
 uint64_t wt_dirty_sync_begin(const struct wt_key *key, struct wt_dref *ref);
 /* After a real, successful sync whose fstat before and after agreed. */
@@ -212,6 +215,15 @@ struct wt_piece {
 ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
 			bool tail_sync);
 void wt_engine_after_fork(void);
+
+/* ---- stats.c: live counters (stats.h), no-ops without `stats =` -------- */
+
+void wt_stats_init(void);
+void wt_stats_add(const struct wt_rule *r, int counter, uint64_t n);
+void wt_stats_pass(const struct wt_rule *r, int reason);
+void wt_stats_error(const struct wt_rule *r, int err);
+uint64_t wt_stats_clock(void);      /* µs, or 0 when stats are off */
+void wt_stats_latency(const struct wt_rule *r, uint64_t start);
 
 /* ---- the core (interpose.c, write.c, sync.c) --------------------------- */
 
