@@ -26,7 +26,7 @@ endif
 
 LIB_SRC := $(wildcard shim/*.c)
 LIB_OBJ := $(LIB_SRC:shim/%.c=$(B)/shim/%.o)
-CLI_SRC := $(wildcard cli/*.c) shim/config.c shim/path.c shim/log.c
+CLI_SRC := $(wildcard cli/*.c) shim/config.c shim/path.c shim/log.c $(wildcard shim/probe.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/cli-obj/%.o)
 TEST_SRC := $(wildcard tests/bin/*.c)
 TEST_BIN := $(TEST_SRC:tests/bin/%.c=$(B)/tests/%)

@@ -441,6 +441,25 @@ void wt_file_no_direct(struct wt_file *f, int err)
 	pthread_mutex_unlock(&f->lock);
 }
 
+/*
+ * Around fork: hold every lock so that no other thread is half-way through
+ * changing the table or the file list when the child's copy is taken.
+ * Order as everywhere: a stripe, then files_lock.
+ */
+void wt_fdtable_before_fork(void)
+{
+	for (int i = 0; i < STRIPES; i++)
+		pthread_mutex_lock(&stripe[i]);
+	pthread_mutex_lock(&files_lock);
+}
+
+void wt_fdtable_parent_fork(void)
+{
+	pthread_mutex_unlock(&files_lock);
+	for (int i = STRIPES - 1; i >= 0; i--)
+		pthread_mutex_unlock(&stripe[i]);
+}
+
 void wt_fdtable_after_fork(void)
 {
 	/* Only this thread survives: every lock may be held by a lost one. */

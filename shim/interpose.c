@@ -74,6 +74,9 @@ static void after_fork_child(void)
 	wt_engine_after_fork();
 }
 
+static void before_fork(void);
+static void after_fork_parent(void);
+
 static void init(void)
 {
 	in_init = 1;
@@ -89,7 +92,8 @@ static void init(void)
 			wt_write_init();
 			wt_dirty_init();
 			wt_stats_init();
-			pthread_atfork(NULL, NULL, after_fork_child);
+			pthread_atfork(before_fork, after_fork_parent,
+				       after_fork_child);
 			wt_log(WT_LOG_INFO, "%s: %u rule%s, engine %s", conf,
 			       wt.cfg.nrules, wt.cfg.nrules == 1 ? "" : "s",
 			       wt_engine_name(wt.cfg.engine));
@@ -133,6 +137,18 @@ static inline bool maybe(int fd)
 static inline bool lockless(void)
 {
 	return wt_depth > 0 || getpid() != wt.pid;
+}
+
+static void before_fork(void)
+{
+	if (!lockless())
+		wt_fdtable_before_fork();
+}
+
+static void after_fork_parent(void)
+{
+	if (!lockless())
+		wt_fdtable_parent_fork();
 }
 
 static inline ssize_t ret(ssize_t r, int saved)

@@ -189,6 +189,8 @@ void wt_fd_dup(int oldfd, int newfd);
 int wt_file_direct_fd(struct wt_file *f, int fd);
 /* The file system refused a direct write (err): use buffered DSYNC. */
 void wt_file_no_direct(struct wt_file *f, int err);
+void wt_fdtable_before_fork(void);
+void wt_fdtable_parent_fork(void);
 void wt_fdtable_after_fork(void);
 int wt_fd_high(void);                 /* highest fd ever recorded + 1 */
 
