@@ -311,8 +311,8 @@ static void path_header(struct parser *p, unsigned line, char *glob)
 			ok = true;
 		}
 	}
-	if (!ok)
-		return;
+	if (!ok || p->too_many_rules)
+		return;           /* past the limit: already reported, and slow */
 	for (unsigned i = 0; i < cfg->nrules; i++) {
 		if (strcmp(cfg->rules[i].glob, glob) == 0) {
 			problem(p, line, "duplicate rule [path %s]: the same glob is on line %u, so this one could never match",

@@ -28,6 +28,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "probe.h"
 #include "wt.h"
 
 #define STRIPES  64
@@ -128,28 +129,37 @@ static uint64_t birth_of(int fd, const struct wt_statx *stx)
 	return 0;     /* no identity across time: never skip its syncs */
 }
 
-/* The block device's atomic_write_unit_max_bytes, or 0 (none, unknown). */
-static unsigned blockdev_atomic_max(dev_t dev)
+/*
+ * The block device's atomic_write_unit_max_bytes (0: none or unknown),
+ * from the device probe, remembered per device: one probe reads
+ * mountinfo, sysfs and, on NVMe, Identify.
+ */
+static unsigned blockdev_atomic_max(int fd, dev_t dev)
 {
-	static const char *const at[] = {
-		"/sys/dev/block/%u:%u/queue/atomic_write_unit_max_bytes",
-		"/sys/dev/block/%u:%u/../queue/atomic_write_unit_max_bytes",
-	};
-	for (unsigned i = 0; i < 2; i++) {
-		char path[128], buf[32];
-		snprintf(path, sizeof(path), at[i], major(dev), minor(dev));
-		int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
-				      O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
-		syscall(SYS_close, fd);
-		if (n > 0) {
-			buf[n] = 0;
-			return (unsigned)strtoul(buf, NULL, 10);
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct { dev_t dev; unsigned max; } cache[8];
+	static unsigned n;
+	unsigned max = 0;
+
+	pthread_mutex_lock(&lock);
+	for (unsigned i = 0; i < n; i++)
+		if (cache[i].dev == dev) {
+			max = cache[i].max;
+			pthread_mutex_unlock(&lock);
+			return max;
 		}
-	}
-	return 0;
+	pthread_mutex_unlock(&lock);
+
+	struct wt_probe *p = malloc(sizeof(*p));
+	if (p && wt_probe_fd(fd, p) == 0 && p->q_awu_max > 0)
+		max = (unsigned)p->q_awu_max;
+	free(p);
+
+	pthread_mutex_lock(&lock);
+	if (n < 8)
+		cache[n++] = (typeof(cache[0])){ dev, max };
+	pthread_mutex_unlock(&lock);
+	return max;
 }
 
 /*
@@ -159,9 +169,11 @@ static unsigned blockdev_atomic_max(dev_t dev)
  * keep makes the open fail rather than write without it. Returns 0 or
  * -EOPNOTSUPP.
  */
-static int atomic_decide(struct wt_file *f, const struct wt_rule *rule)
+static int atomic_decide(struct wt_file *f, int fd, const struct wt_rule *rule)
 {
 	unsigned u = rule->atomic_unit;
+	if (rule->atomic != WT_ATOMIC_OFF && f->aw_max)
+		f->hw_atomic_max = blockdev_atomic_max(fd, (dev_t)f->key.dev);
 	bool fs = f->dio_align && f->aw_max && f->aw_min <= u &&
 		  u <= f->aw_max;
 	bool hw = fs && (f->aw_max_opt >= u || f->hw_atomic_max >= u);
@@ -237,7 +249,6 @@ static struct wt_file *file_get(int fd, const char *abspath,
 		f->aw_max = stx.stx_atomic_write_unit_max;
 		f->aw_max_opt = stx.stx_atomic_write_unit_max_opt;
 	}
-	f->hw_atomic_max = blockdev_atomic_max(st.st_dev);
 	memcpy(f->path, abspath, len + 1);
 	unsigned b = bucket(st.st_dev, st.st_ino);
 	f->next = buckets[b];
@@ -310,7 +321,7 @@ static int classify(int fd, const char *abspath, int oflags, bool seen)
 		return 0;
 	}
 	pthread_mutex_lock(&f->lock);
-	int r = f->atomic_decided ? f->atomic_err : atomic_decide(f, rule);
+	int r = f->atomic_decided ? f->atomic_err : atomic_decide(f, fd, rule);
 	f->atomic_decided = true;
 	f->atomic_err = r;
 	pthread_mutex_unlock(&f->lock);
