@@ -118,15 +118,25 @@ void wt_file_put(struct wt_file *f)
 	free(f);
 }
 
+/*
+ * What tells this inode from a later one that reuses its number: the birth
+ * time (coarse: two files made within one tick can share it) mixed with
+ * the inode generation (random on XFS and ext4) where the file system has
+ * one. Computed the same way from every fd that may be tracked (never an
+ * O_PATH fd, on which the ioctl fails).
+ */
 static uint64_t birth_of(int fd, const struct wt_statx *stx)
 {
-	if (stx->stx_mask & STATX_BTIME)
-		return ((uint64_t)stx->stx_btime.tv_sec << 30 |
-			stx->stx_btime.tv_nsec) | 1;
+	uint64_t b = 0;
 	unsigned gen = 0;
+
+	if (stx->stx_mask & STATX_BTIME)
+		b = (uint64_t)stx->stx_btime.tv_sec << 30 | stx->stx_btime.tv_nsec;
 	if (ioctl(fd, FS_IOC_GETVERSION, &gen) == 0 && gen)
-		return ((uint64_t)gen << 1) | 1;
-	return 0;     /* no identity across time: never skip its syncs */
+		b = (b ^ ((uint64_t)gen << 32) ^ gen) * 0x9e3779b97f4a7c15ULL;
+	else if (!b)
+		return 0;    /* no identity across time: never skip its syncs */
+	return b | 1;
 }
 
 /*

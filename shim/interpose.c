@@ -558,12 +558,15 @@ static int path_note(const char *path, bool unsafe)
 	int saved = errno;
 	if (wt_config_match(&wt.cfg, abs)) {
 		/* Through an fd of our own, so the key is the same as ever. */
-		int fd = REAL(open)(abs, O_PATH | O_CLOEXEC);
+		int fd = REAL(open)(abs, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+					 O_CLOEXEC);
 		if (fd >= 0) {
 			wt_fd_opened(fd, abs, O_RDONLY);
 			unsafe ? wt_note_unsafe(fd) : wt_note_write(fd);
 			wt_fd_forget(fd);
 			REAL(close)(fd);
+		} else {
+			wt_dirty_degrade("changed by path where it could not be recorded");
 		}
 	}
 	errno = saved;
