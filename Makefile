@@ -6,6 +6,7 @@ DESTDIR ?=
 BINDIR  := $(PREFIX)/bin
 LIBDIR  := $(PREFIX)/lib/walthrough
 DATADIR := $(PREFIX)/share/walthrough
+MANDIR  := $(PREFIX)/share/man
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -16,6 +17,10 @@ B       := build
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 B       := build-san
+endif
+ifeq ($(SANITIZE),thread)
+CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer
+B       := build-tsan
 endif
 
 ifeq ($(V),1)
@@ -44,7 +49,7 @@ $(B)/shim/%.o: shim/%.c
 
 $(B)/libwalthrough.so: $(LIB_OBJ) shim/libwalthrough.map
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,--version-script=shim/libwalthrough.map \
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-z,defs -Wl,--version-script=shim/libwalthrough.map \
 		-o $@ $(LIB_OBJ) -luring -lnvme -ldl -lpthread
 
 $(B)/cli-obj/%.o: %.c
@@ -54,7 +59,7 @@ $(B)/cli-obj/%.o: %.c
 
 $(B)/walthrough: $(CLI_OBJ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) -lnvme
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) -lnvme
 
 $(B)/tests/%: tests/bin/%.c
 	@mkdir -p $(dir $@)
@@ -74,22 +79,37 @@ $(B)/bench/%: bench/%.c
 
 # The test suites. WT_BUILD tells them which tree to use.
 BATS_FILES ?= $(sort $(wildcard tests/*.bats))
-test: all
+test: all crash
 	WT_BUILD=$(CURDIR)/$(B) tests/run $(BATS_FILES)
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR)
+install: $(B)/libwalthrough.so $(B)/walthrough
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(B)/walthrough $(DESTDIR)$(BINDIR)/walthrough
 	install -m 0755 $(B)/libwalthrough.so $(DESTDIR)$(LIBDIR)/libwalthrough.so
 	install -m 0644 $(wildcard config/*.conf) $(DESTDIR)$(DATADIR)/
+	install -m 0644 man/walthrough.1 $(DESTDIR)$(MANDIR)/man1/walthrough.1
+	install -m 0644 man/walthrough.conf.5 $(DESTDIR)$(MANDIR)/man5/walthrough.conf.5
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/walthrough $(DESTDIR)$(LIBDIR)/libwalthrough.so
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(wildcard config/*.conf)))
+	rm -f $(DESTDIR)$(MANDIR)/man1/walthrough.1 $(DESTDIR)$(MANDIR)/man5/walthrough.conf.5
 	-rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR) 2>/dev/null
 
-clean:
-	rm -rf build build-san
+# A Debian package, built from a copy of the tree so that its clean step
+# cannot touch build/: $(B)/deb/walthrough_VERSION_ARCH.deb.
+deb:
+	rm -rf $(B)/deb
+	mkdir -p $(B)/deb/src
+	tar -c --exclude=./.git --exclude='./build*' --exclude=./debian/build . | \
+		tar -x -C $(B)/deb/src
+	cd $(B)/deb/src && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS \
+		dpkg-buildpackage -b -us -uc
 
-.PHONY: all test install uninstall clean
+clean:
+	rm -rf build build-san build-tsan
+
+.PHONY: all test install uninstall deb clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+include tests/crash/crash.mk fuzz/fuzz.mk

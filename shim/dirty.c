@@ -75,6 +75,8 @@ static struct table_hdr *hdr;
 static struct table_ent *ent;
 static uint32_t nent;
 static uint64_t my_epoch;
+static int lock_fd = -1;                  /* holds our shared flock */
+static atomic_bool lock_lost;
 
 bool wt_dirty_available(void)
 {
@@ -124,15 +126,28 @@ static void table_unlock(void)
 	pthread_mutex_unlock(&hdr->mutex);
 }
 
+static void set_ref(struct wt_dref *ref, int32_t slot, uint32_t gen)
+{
+	__atomic_store_n(&ref->gen, gen, __ATOMIC_RELAXED);
+	__atomic_store_n(&ref->slot, slot, __ATOMIC_RELAXED);
+}
+
 /* Lock-free lookup; a hit is cached in ref. Returns the slot or -1. */
 static int32_t find(const struct wt_key *k, struct wt_dref *ref)
 {
-	if (ref->slot >= 0 && (uint32_t)ref->slot < nent) {
-		struct table_ent *e = &ent[ref->slot];
+	/*
+	 * The cached slot is shared by the process's threads: read and set
+	 * without a lock. A torn pair is harmless, as only an entry holding
+	 * our key under a stable generation is ever used.
+	 */
+	int32_t rs = __atomic_load_n(&ref->slot, __ATOMIC_RELAXED);
+	uint32_t rg = __atomic_load_n(&ref->gen, __ATOMIC_RELAXED);
+	if (rs >= 0 && (uint32_t)rs < nent) {
+		struct table_ent *e = &ent[rs];
 		uint32_t g = atomic_load(&e->gen);
-		if (g == ref->gen && !(g & 1) && key_eq(e, k) &&
+		if (g == rg && !(g & 1) && key_eq(e, k) &&
 		    atomic_load(&e->gen) == g)
-			return ref->slot;
+			return rs;
 	}
 	uint64_t h = key_hash(k);
 	for (uint32_t i = 0; i < PROBE && i < nent; i++) {
@@ -141,11 +156,10 @@ static int32_t find(const struct wt_key *k, struct wt_dref *ref)
 		uint32_t g = atomic_load(&e->gen);
 		if ((g & 1) || !key_eq(e, k) || atomic_load(&e->gen) != g)
 			continue;
-		ref->slot = (int32_t)s;
-		ref->gen = g;
+		set_ref(ref, (int32_t)s, g);
 		return (int32_t)s;
 	}
-	ref->slot = -1;
+	set_ref(ref, -1, 0);
 	return -1;
 }
 
@@ -197,8 +211,7 @@ static int32_t find_or_insert_locked(const struct wt_key *k,
 	atomic_store(&e->clean, 0);
 	atomic_store(&e->flags, 0);
 	atomic_store(&e->gen, g + 2);
-	ref->slot = victim;
-	ref->gen = g + 2;
+	set_ref(ref, victim, g + 2);
 	return victim;
 }
 
@@ -276,8 +289,17 @@ void wt_dirty_unsafe(const struct wt_key *key, struct wt_dref *ref)
 int wt_dirty_check(const struct wt_key *key, struct wt_dref *ref)
 {
 	if (!hdr || atomic_load(&hdr->degraded) ||
-	    atomic_load(&hdr->epoch) != my_epoch)
+	    atomic_load(&hdr->epoch) != my_epoch || atomic_load(&lock_lost))
 		return WT_PASS_NOTABLE;
+	/*
+	 * Without our flock the table may be started afresh under us: a
+	 * program that closed our fd (closefrom) gets no more skips.
+	 */
+	if (!wt_fd_is_ours(lock_fd)) {
+		if (!atomic_exchange(&lock_lost, true))
+			wt_log(WT_LOG_WARN, "the dirty table's fd was closed by the program: no fsync is skipped from now on");
+		return WT_PASS_NOTABLE;
+	}
 	if (key->birth == 0)
 		return WT_PASS_UNSAFE;
 	int32_t s = find(key, ref);
@@ -285,7 +307,7 @@ int wt_dirty_check(const struct wt_key *key, struct wt_dref *ref)
 		return WT_PASS_UNARMED;
 	struct table_ent *e = &ent[s];
 	uint32_t g = atomic_load(&e->gen);
-	if (g != ref->gen || (g & 1))
+	if (g != __atomic_load_n(&ref->gen, __ATOMIC_RELAXED) || (g & 1))
 		return WT_PASS_UNARMED;
 	uint32_t fl = atomic_load(&e->flags);
 	int64_t pending = atomic_load(&e->pending);
@@ -414,6 +436,8 @@ static int table_open(const char *path, uint32_t want)
 	ent = (struct table_ent *)(h + 1);
 	nent = h->entries;
 	my_epoch = atomic_load(&h->epoch);
+	lock_fd = fd;
+	wt_fd_mark(fd);
 	return 0;          /* fd stays open: it holds our shared lock */
 out:
 	syscall(SYS_close, fd);

@@ -38,7 +38,13 @@ static bool ring_ready(void)
 {
 	if (ring_state == 1 && ring_pid != getpid()) {
 		/* Inherited without its mappings: just drop our fd of it. */
-		syscall(SYS_close, ring.ring_fd);
+		if (wt_fd_is_ours(ring.ring_fd))
+			syscall(SYS_close, ring.ring_fd);
+		ring_state = 0;
+	}
+	if (ring_state == 1 && !wt_fd_is_ours(ring.ring_fd)) {
+		/* Closed by the program (closefrom): leave its number alone. */
+		wt_log(WT_LOG_INFO, "the io_uring fd was closed by the program; making another ring");
 		ring_state = 0;
 	}
 	if (ring_state == 0) {
@@ -50,6 +56,7 @@ static bool ring_ready(void)
 			return false;
 		}
 		io_uring_ring_dontfork(&ring);
+		wt_fd_mark(ring.ring_fd);
 		ring_pid = getpid();
 		ring_state = 1;
 	}
@@ -233,7 +240,8 @@ void wt_engine_after_fork(void)
 {
 	pthread_mutex_init(&ring_lock, NULL);
 	if (ring_state == 1) {
-		syscall(SYS_close, ring.ring_fd);
+		if (wt_fd_is_ours(ring.ring_fd))
+			syscall(SYS_close, ring.ring_fd);
 		ring_state = 0;
 	}
 }

@@ -31,7 +31,7 @@
 #include "probe.h"
 #include "wt.h"
 
-#define STRIPES  64
+#define STRIPES  16
 #define NBUCKETS 256
 #define MAXFDS   (1 << 20)
 
@@ -112,7 +112,7 @@ void wt_file_put(struct wt_file *f)
 		*pp = f->next;
 	pthread_mutex_unlock(&files_lock);
 	/* The program's last fd on the inode is gone: do not pin it. */
-	if (f->direct_fd >= 0)
+	if (f->direct_fd >= 0 && wt_fd_is_ours(f->direct_fd))
 		syscall(SYS_close, f->direct_fd);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -423,9 +423,32 @@ void wt_fd_dup(int oldfd, int newfd)
 	slot_set(newfd, state, oflags, f);
 }
 
+/*
+ * The shim's own fds carry a mark no program sets (F_SETSIG to SIGRTMAX on
+ * an fd without O_ASYNC has no effect): a program may close them behind
+ * our back (closefrom, a loop of close) and reuse the number, and then the
+ * number must be neither written to nor closed by us.
+ */
+#define OUR_SIG 64
+
+void wt_fd_mark(int fd)
+{
+	syscall(SYS_fcntl, fd, F_SETSIG, OUR_SIG);
+}
+
+bool wt_fd_is_ours(int fd)
+{
+	return syscall(SYS_fcntl, fd, F_GETSIG) == OUR_SIG;
+}
+
 int wt_file_direct_fd(struct wt_file *f, int fd)
 {
 	pthread_mutex_lock(&f->lock);
+	if (f->direct_fd >= 0 && !wt_fd_is_ours(f->direct_fd)) {
+		wt_log(WT_LOG_INFO, "%s: the private O_DIRECT fd %d was closed by the program; opening another",
+		       f->path, f->direct_fd);
+		f->direct_fd = -1;
+	}
 	if (f->direct_fd == -1) {
 		char link[32];
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -442,6 +465,8 @@ int wt_file_direct_fd(struct wt_file *f, int fd)
 			wt_log(WT_LOG_INFO, "%s: no private O_DIRECT fd (%s); using buffered RWF_DSYNC",
 			       f->path, strerror(errno));
 			d = -2;
+		} else {
+			wt_fd_mark(d);
 		}
 		f->direct_fd = d;
 	}
@@ -454,7 +479,8 @@ void wt_file_no_direct(struct wt_file *f, int err)
 {
 	pthread_mutex_lock(&f->lock);
 	if (f->direct_fd >= 0) {
-		syscall(SYS_close, f->direct_fd);
+		if (wt_fd_is_ours(f->direct_fd))
+			syscall(SYS_close, f->direct_fd);
 		wt_log(WT_LOG_INFO, "%s: O_DIRECT write refused (%s); using buffered RWF_DSYNC",
 		       f->path, strerror(err));
 	}

@@ -296,6 +296,7 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 	unsigned a = f->dio_align;
 	r = -EOPNOTSUPP;
 	if (positioned && off >= 0 && !overflow && total > 0 &&
+	    (uint64_t)off + total <= (uint64_t)INT64_MAX &&
 	    iovcnt > 0 && iovcnt <= IOV_MAX &&
 	    total <= BOUNCE_MAX && a && off % a == 0 && total % a == 0 &&
 	    !(fl & (O_APPEND | O_DIRECT)) &&

@@ -185,6 +185,9 @@ int wt_fd_opened(int fd, const char *abspath, int oflags);
 void wt_fd_forget(int fd);
 /* After dup: newfd mirrors oldfd. */
 void wt_fd_dup(int oldfd, int newfd);
+/* Marks an fd as the shim's own; whether fd is still one of ours. */
+void wt_fd_mark(int fd);
+bool wt_fd_is_ours(int fd);
 /* Private O_DIRECT fd of f opened through fd, or <0. */
 int wt_file_direct_fd(struct wt_file *f, int fd);
 /* The file system refused a direct write (err): use buffered DSYNC. */

@@ -27,6 +27,10 @@ if [[ $WT_BUILD == *build-san ]]; then
 	wt_san_env=(ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
 	export "${wt_san_env[@]}"
+elif [[ $WT_BUILD == *build-tsan ]]; then
+	wt_preload="$(gcc -print-file-name=libtsan.so):$WT_LIB"
+	wt_san_env=(TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0)
+	export "${wt_san_env[@]}"
 fi
 
 # Syscalls that wt_strace records unless WT_STRACE_SET says otherwise.
