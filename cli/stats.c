@@ -194,11 +194,17 @@ static double bucket_hi(int i)
 	return (double)(1ULL << (i + 1));
 }
 
+/* a + b, or UINT64_MAX: a corrupt file must not make sums wrap. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
 static uint64_t lat_total(const struct wt_stats_rule *r)
 {
 	uint64_t n = 0;
 	for (int i = 0; i < WT_STATS_BUCKETS; i++)
-		n += r->lat_us[i];
+		n = sat_add(n, r->lat_us[i]);
 	return n;
 }
 
@@ -220,8 +226,8 @@ static double quantile(const struct wt_stats_rule *r, double q, bool *open)
 		rank = 1;
 	for (int i = 0; i < WT_STATS_BUCKETS; i++) {
 		uint64_t c = r->lat_us[i];
-		if (!c || cum + c < rank) {
-			cum += c;
+		if (!c || sat_add(cum, c) < rank) {
+			cum = sat_add(cum, c);
 			continue;
 		}
 		if (i == WT_STATS_BUCKETS - 1) {
@@ -235,6 +241,37 @@ static double quantile(const struct wt_stats_rule *r, double q, bool *open)
 }
 
 /* ---- the table ------------------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0)
+		len = 2, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		len = 3, cp = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[k] & 0x3f);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
 
 static void row(FILE *o, int indent, const char *label, uint64_t v,
 		const char *note)
@@ -302,8 +339,14 @@ static void print_rates(FILE *o, const struct wt_stats_rule *r,
 			const struct wt_stats_rule *prev, double secs)
 {
 	char b[32];
-	double bytes = (double)(r->c[WT_C_BYTES] - prev->c[WT_C_BYTES]) / secs;
+	static const int k[] = { WT_C_WRITES, WT_C_BYTES, WT_C_SYNC_SKIPPED,
+				 WT_C_SYNC_PASSED };
 
+	/* Laid out afresh within the same second: no rate to tell. */
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (r->c[k[i]] < prev->c[k[i]])
+			return;
+	double bytes = (double)(r->c[WT_C_BYTES] - prev->c[WT_C_BYTES]) / secs;
 	fmt_bytes(b, sizeof(b), (uint64_t)bytes);
 	fprintf(o, "  %-22s %.1f writes/s (%s/s), %.1f syncs skipped/s, %.1f passed/s\n",
 		"now", (double)(r->c[WT_C_WRITES] - prev->c[WT_C_WRITES]) / secs, b,
@@ -311,11 +354,33 @@ static void print_rates(FILE *o, const struct wt_stats_rule *r,
 		(double)(r->c[WT_C_SYNC_PASSED] - prev->c[WT_C_SYNC_PASSED]) / secs);
 }
 
+/*
+ * Text from the file as shown on a terminal: control characters (C0, DEL,
+ * C1) and bytes that are not UTF-8 become '?', so that a corrupt file
+ * cannot send escape sequences.
+ */
+static void print_text(FILE *o, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t n = strlen(text);
+
+	while (n) {
+		size_t l = utf8_len(p, n);
+		if (!l || *p < 0x20 || *p == 0x7f ||
+		    (l == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+			fputc('?', o);
+			l = l ? l : 1;
+		} else {
+			fwrite(p, 1, l, o);
+		}
+		p += l, n -= l;
+	}
+}
+
 /* A glob as shown to people: one that fills its field was cut short. */
 static void print_glob(FILE *o, const char *glob)
 {
-	for (const char *p = glob; *p; p++)
-		fputc((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p, o);
+	print_text(o, glob);
 	if (strlen(glob) == WT_STATS_GLOB - 1)
 		fputs("...", o);
 }
@@ -333,7 +398,9 @@ static void print_table(FILE *o, const char *path, const struct snap *s,
 	else
 		snprintf(when, sizeof(when), "@%" PRIu64, s->f.created);
 	fprintf(o, "%s: counters since %s\n", path, when);
-	fprintf(o, "config: %s\n", *s->f.config ? s->f.config : "(unknown)");
+	fputs("config: ", o);
+	print_text(o, *s->f.config ? s->f.config : "(unknown)");
+	fputc('\n', o);
 	if (!s->nslots)
 		fprintf(o, "\nno [path] rules: nothing is counted\n");
 	if (prev && prev->f.created == s->f.created &&
@@ -386,36 +453,6 @@ static void print_table(FILE *o, const char *path, const struct snap *s,
 }
 
 /* ---- Prometheus text exposition format ---------------------------------- */
-
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		len = 2, cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		len = 3, cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[k] & 0x3f);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
 
 /*
  * A label value: backslash, double quote and newline escaped as the format
@@ -585,7 +622,7 @@ static void print_prometheus(FILE *o, const char *path, const struct snap *s)
 		uint64_t cum = 0;
 		double sum = 0;
 		for (int b = 0; b < WT_STATS_BUCKETS; b++) {
-			cum += r->lat_us[b];
+			cum = sat_add(cum, r->lat_us[b]);
 			sum += (double)r->lat_us[b] *
 			       (b ? 1.5 * bucket_lo(b) : 1.0) / 1e6;
 			if (b == WT_STATS_BUCKETS - 1)
