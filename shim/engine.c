@@ -33,6 +33,21 @@ static ssize_t by_pwritev2(int fd, const void *buf, size_t len, off_t off,
 	return r < 0 ? -errno : r;
 }
 
+/*
+ * Under ring_lock: the kernel took fewer requests than we queued (it may
+ * refuse with EAGAIN under memory pressure). What it did not take must
+ * never run later with another write's buffer: the ring goes, and with
+ * it everything still queued; the next use makes a new one.
+ */
+static void ring_drop(int err)
+{
+	wt_log(WT_LOG_WARN, "io_uring submission refused (%s): writing with pwritev2 and making a new ring",
+	       strerror(-err));
+	if (wt_fd_is_ours(ring.ring_fd))
+		io_uring_queue_exit(&ring);
+	ring_state = 0;
+}
+
 /* Under ring_lock. Returns true when the ring is usable. */
 static bool ring_ready(void)
 {
@@ -87,8 +102,9 @@ static ssize_t by_ring(int fd, const void *buf, size_t len, off_t off,
 	do     /* One system call: submit and wait for the completion. */
 		r = io_uring_submit_and_wait(&ring, 1);
 	while (r == -EINTR);
-	if (r < 0) {
-		res = r;
+	if (r < 1) {
+		ring_drop(r < 0 ? r : -EAGAIN);
+		res = by_pwritev2(fd, buf, len, off, rwf);
 		goto out;
 	}
 	for (;;) {
@@ -129,14 +145,16 @@ ssize_t wt_engine_write(int fd, const void *buf, size_t len, off_t off,
  * a failure still leaves a durable prefix.
  */
 static ssize_t chain_pwritev2(int fd, const struct wt_piece *p, int n,
-			      bool tail_sync)
+			      bool tail_sync, int *err)
 {
 	ssize_t done = 0;
 	for (int i = 0; i < n; i++) {
 		ssize_t r = by_pwritev2(fd, p[i].buf, p[i].len, p[i].off,
 					p[i].rwf | (tail_sync ? RWF_DSYNC : 0));
-		if (r < 0)
+		if (r < 0) {
+			*err = (int)r;
 			return done ? done : r;
+		}
 		done += r;
 		if ((size_t)r != p[i].len)
 			break;
@@ -145,22 +163,26 @@ static ssize_t chain_pwritev2(int fd, const struct wt_piece *p, int n,
 }
 
 ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
-			bool tail_sync)
+			bool tail_sync, int *err)
 {
 	sigset_t all, old;
 	int res[RING_ENTRIES];
 	bool seen[RING_ENTRIES] = { false };
 	int total = n + (tail_sync ? 1 : 0);
 
-	if (n == 1 && !tail_sync)
-		return by_pwritev2(fd, p[0].buf, p[0].len, p[0].off, p[0].rwf);
+	*err = 0;
+	if (n == 1 && !tail_sync) {
+		ssize_t r = by_pwritev2(fd, p[0].buf, p[0].len, p[0].off, p[0].rwf);
+		*err = r < 0 ? (int)r : 0;
+		return r;
+	}
 	if (wt.cfg.engine == WT_ENGINE_PWRITEV2 || total > RING_ENTRIES)
-		return chain_pwritev2(fd, p, n, tail_sync);
+		return chain_pwritev2(fd, p, n, tail_sync, err);
 
 	pthread_mutex_lock(&ring_lock);
 	if (!ring_ready()) {
 		pthread_mutex_unlock(&ring_lock);
-		return chain_pwritev2(fd, p, n, tail_sync);
+		return chain_pwritev2(fd, p, n, tail_sync, err);
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -186,12 +208,9 @@ ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
 		r = io_uring_submit_and_wait(&ring, (unsigned)total);
 	while (r == -EINTR);
 	ssize_t out;
-	if (r < 0) {
-		out = r;
-		goto unlock;
-	}
-	/* Every request completes (linked ones with -ECANCELED): reap all. */
-	for (int got = 0; got < total;) {
+	/* Every request taken completes (linked ones with -ECANCELED). */
+	int taken = r < 0 ? 0 : r;
+	for (int got = 0; got < taken;) {
 		struct io_uring_cqe *cqe;
 		r = io_uring_wait_cqe(&ring, &cqe);
 		if (r == -EINTR)
@@ -210,6 +229,16 @@ ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
 		res[tag - base] = cres;
 		got++;
 	}
+	if (taken < total) {
+		/*
+		 * Part of the chain never reached the kernel: drop the ring and
+		 * write it all again piece by piece (the same bytes at the same
+		 * offsets, so what did run is rewritten unchanged).
+		 */
+		ring_drop(r < 0 ? r : -EAGAIN);
+		out = chain_pwritev2(fd, p, n, tail_sync, err);
+		goto unlock;
+	}
 
 	ssize_t done = 0;
 	int i;
@@ -220,6 +249,12 @@ ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
 		if ((size_t)res[i] != p[i].len)
 			break;
 	}
+	/* The first real error (not a cancellation it caused) poisons. */
+	for (int k = 0; k < total; k++)
+		if (res[k] < 0 && res[k] != -ECANCELED) {
+			*err = res[k];
+			break;
+		}
 	if (i == n) {
 		out = tail_sync && res[n] < 0 ? res[n] : done;
 	} else if (done == 0) {
@@ -228,6 +263,8 @@ ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
 		/* The chain broke: its fsync was cancelled; the prefix we report
 		 * must be durable all the same. */
 		int s = tail_sync ? wt_real.fdatasync(fd) : 0;
+		if (s < 0)
+			*err = -errno;
 		out = s < 0 ? -errno : done;
 	}
 unlock:

@@ -172,10 +172,14 @@ static ssize_t direct(struct wt_file *f, int fd, const struct iovec *iov,
 			return atomic ? -EINVAL : -EOPNOTSUPP;
 		wt_stats_add(f->rule, WT_C_ATOMIC, 1);
 		wt_stats_add(f->rule, WT_C_ATOMIC_PIECES, (uint64_t)n);
+		int err = 0;
 		if (n == 1)
 			r = wt_engine_write(dfd, b, total, off, RWF_ATOMIC | sync);
 		else
-			r = wt_engine_chain(dfd, p, n, sync != 0);
+			r = wt_engine_chain(dfd, p, n, sync != 0, &err);
+		/* A prefix hides the error of the piece after it. */
+		if (err && !caller_error(-err))
+			wt_dirty_poison(&f->key, &f->dref);
 	} else if (atomic) {
 		return -EINVAL;
 	} else {

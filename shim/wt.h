@@ -215,10 +215,11 @@ struct wt_piece {
  * Writes pieces in offset order as one linked chain (io_uring), followed
  * by one linked datasync when tail_sync. Returns the bytes of the prefix
  * that completed (durable when tail_sync), or -errno when none did or the
- * trailing sync failed.
+ * trailing sync failed. *err gets the first error any request met (a
+ * short prefix can hide one), or 0.
  */
 ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
-			bool tail_sync);
+			bool tail_sync, int *err);
 void wt_engine_after_fork(void);
 
 /* ---- stats.c: live counters (stats.h), no-ops without `stats =` -------- */
