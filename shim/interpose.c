@@ -576,14 +576,20 @@ static int path_note(const char *path, bool unsafe)
 EXPORT int truncate(const char *path, off_t len)
 {
 	int r = REAL(truncate)(path, len);
-	path_note(path, false);
+	/* A failed truncate changed nothing (PostgreSQL truncates segments
+	 * that may not exist). */
+	if (r == 0)
+		path_note(path, false);
 	return r;
 }
 
 EXPORT int truncate64(const char *path, off_t len)
 {
 	int r = REAL(truncate64)(path, len);
-	path_note(path, false);
+	/* A failed truncate changed nothing (PostgreSQL truncates segments
+	 * that may not exist). */
+	if (r == 0)
+		path_note(path, false);
 	return r;
 }
 
