@@ -110,6 +110,10 @@ deb:
 clean:
 	rm -rf build build-san build-tsan
 
-.PHONY: all test install uninstall deb clean
+# PostgreSQL stock and under walthrough on a scratch XFS, with figures.
+demo: $(B)/libwalthrough.so $(B)/walthrough
+	scripts/demo
+
+.PHONY: all test install uninstall deb clean demo
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 include tests/crash/crash.mk fuzz/fuzz.mk
