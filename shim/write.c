@@ -147,7 +147,7 @@ static ssize_t direct(struct wt_file *f, int fd, const struct iovec *iov,
 	 * (through the plain path) rather than a crash here.
 	 */
 	struct iovec to = { .iov_base = b, .iov_len = total };
-	ssize_t got = process_vm_readv(getpid(), &to, 1, iov,
+	ssize_t got = process_vm_readv(wt.pid, &to, 1, iov,
 				       (unsigned long)iovcnt, 0);
 	if (got < 0 && (errno == ENOSYS || errno == EPERM)) {
 		size_t at = 0;
