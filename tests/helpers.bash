@@ -136,12 +136,11 @@ wt_strace() {
 	strace -f -qq -y -o "$out" -e trace="$WT_STRACE_SET" "${e[@]}" "$@"
 }
 
-# count_syscalls OUT NAME [REGEX] - prints how many calls of NAME in strace
-# output OUT succeeded, counting only those whose line (an unfinished call
-# joined to its resumption) matches the extended REGEX, e.g. '/data/f>'.
-count_syscalls() {
-	WT_RE=${3:-} awk -v name="$2" '
-		# "PID call(args <unfinished ...>" ... "PID <... call resumed>rest"
+# wt_strace_joined OUT - strace output OUT with each call on one line: an
+# unfinished call ("PID call(args <unfinished ...>") joined to its
+# resumption ("PID <... call resumed>rest").
+wt_strace_joined() {
+	awk '
 		/ <unfinished \.\.\.>$/ {
 			pend[$1] = substr($0, 1, length($0) - length(" <unfinished ...>"))
 			next
@@ -151,7 +150,17 @@ count_syscalls() {
 			delete pend[$1]
 		}
 		$2 != "<..." { line = $0 }
+		{ print line }
+	' "$1"
+}
+
+# count_syscalls OUT NAME [REGEX] - prints how many calls of NAME in strace
+# output OUT succeeded, counting only those whose line (an unfinished call
+# joined to its resumption) matches the extended REGEX, e.g. '/data/f>'.
+count_syscalls() {
+	wt_strace_joined "$1" | WT_RE=${3:-} awk -v name="$2" '
 		{
+			line = $0
 			call = line
 			sub(/^[0-9]+ +/, "", call)
 			if (index(call, name "(") != 1) next
@@ -160,7 +169,7 @@ count_syscalls() {
 			n++
 		}
 		END { print n + 0 }
-	' "$1"
+	'
 }
 
 # scratch_fs TYPE [SIZE_MB] - a scratch xfs/ext4/tmpfs for this test file,

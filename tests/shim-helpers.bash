@@ -107,21 +107,13 @@ prefill() {
 # A failed call gets " -1 ERRNO" appended. With `who`, events of processes
 # other than the first get a "child " prefix.
 wt_events() {
-	WT_PATH=$2 WT_WHO=${3:-} awk '
+	wt_strace_joined "$1" | WT_PATH=$2 WT_WHO=${3:-} awk '
 		function emit(s) {
 			if (ENVIRON["WT_WHO"] != "" && pid != first) s = "child " s
 			print s
 		}
-		/ <unfinished \.\.\.>$/ {
-			pend[$1] = substr($0, 1, length($0) - length(" <unfinished ...>"))
-			next
-		}
-		$2 == "<..." && $4 ~ /^resumed>/ {
-			line = pend[$1] substr($0, index($0, "resumed>") + 8)
-			delete pend[$1]
-		}
-		$2 != "<..." { line = $0 }
 		{
+			line = $0
 			pid = $1
 			if (first == "") first = pid
 			call = line
@@ -173,7 +165,7 @@ wt_events() {
 			next
 		}
 		name == "copy_file_range" || name == "ioctl" { emit(name err); next }
-	' "$1"
+	'
 }
 
 # wt_seq OUT PATH [who] - wt_events on one line, runs of one event folded
