@@ -669,7 +669,11 @@ only_problem() {
 	[global]
 	log_level = loud
 	EOF
-	run -0 --separate-stderr env LD_PRELOAD="$lib" WALTHROUGH_CONFIG="$F" /bin/echo ran
+	# A sanitized library needs its runtime first in the list.
+	local pre=$lib
+	[[ $WT_BUILD == *build-san ]] && pre="$(gcc -print-file-name=libasan.so):$lib"
+	run -0 --separate-stderr env LD_PRELOAD="$pre" ASAN_OPTIONS=detect_leaks=0 \
+		WALTHROUGH_CONFIG="$F" /bin/echo ran
 	assert_output "ran"
 	[[ ${stderr_lines[0]} == "walthrough["+([0-9])"]: error: $F:2: bad value 'loud' for log_level; allowed: error | warn | info | debug" ]] ||
 		fail "unexpected log line: ${stderr_lines[0]}"
