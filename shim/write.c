@@ -254,7 +254,8 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 
 	wt_depth++;
 	ssize_t r;
-	struct wt_file *f = wt_fd_get(fd, NULL);
+	int of = 0;
+	struct wt_file *f = wt_fd_get(fd, &of);
 	struct stat st;
 
 	if (!f || fstat(fd, &st) < 0) {
@@ -267,21 +268,33 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 		r = plain(fd, iov, iovcnt, off, rwf, positioned);
 		goto out;
 	}
-	int fl = wt_real.fcntl(fd, F_GETFL);
-	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
-		r = plain(fd, iov, iovcnt, off, rwf, positioned);
-		goto out;
+	/*
+	 * The access mode and O_SYNC/O_DSYNC are fixed at open (F_SETFL
+	 * ignores them), so the slot's flags decide the burst path without a
+	 * system call; a slot saying read-only is checked, as a write to it
+	 * would otherwise go unrecorded.
+	 */
+	int fl = -1;
+	if ((of & O_ACCMODE) == O_RDONLY) {
+		fl = wt_real.fcntl(fd, F_GETFL);
+		if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+			r = plain(fd, iov, iovcnt, off, rwf, positioned);
+			goto out;
+		}
+		of = fl;
 	}
 	if (f->atomic_err < 0) {
 		r = -EOPNOTSUPP;
 		goto out;
 	}
 	if (f->rule->mode == WT_MODE_ATOMIC) {
-		r = atomic_only(f, fd, iov, iovcnt, off, rwf, positioned, fl);
+		fl = fl < 0 ? wt_real.fcntl(fd, F_GETFL) : fl;
+		r = fl < 0 ? -errno : atomic_only(f, fd, iov, iovcnt, off, rwf,
+						  positioned, fl);
 		goto done;
 	}
-	bool osync = (fl & O_SYNC) == O_SYNC;
-	bool odsync = (fl & O_DSYNC) || (rwf & (RWF_DSYNC | RWF_SYNC));
+	bool osync = (of & O_SYNC) == O_SYNC;
+	bool odsync = (of & O_DSYNC) || (rwf & (RWF_DSYNC | RWF_SYNC));
 	unsigned n = atomic_fetch_add(&f->writes_since_sync, 1) + 1;
 
 	if (!odsync && n > f->rule->writethrough_writes) {
@@ -293,6 +306,13 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 		goto done;
 	}
 	uint64_t t0 = wt_stats_clock();
+	/* O_APPEND and O_DIRECT can change (F_SETFL, also in another process
+	 * sharing the open file): read them now. */
+	fl = fl < 0 ? wt_real.fcntl(fd, F_GETFL) : fl;
+	if (fl < 0) {
+		r = plain(fd, iov, iovcnt, off, rwf, positioned);
+		goto out;
+	}
 
 	int sync = osync || (rwf & RWF_SYNC) ? RWF_SYNC : RWF_DSYNC;
 	bool overflow;
