@@ -78,68 +78,6 @@ static bool ring_ready(void)
 	return ring_state == 1;
 }
 
-static ssize_t by_ring(int fd, const void *buf, size_t len, off_t off,
-		       int rwf)
-{
-	sigset_t all, old;
-	ssize_t res;
-
-	pthread_mutex_lock(&ring_lock);
-	if (!ring_ready()) {
-		pthread_mutex_unlock(&ring_lock);
-		return by_pwritev2(fd, buf, len, off, rwf);
-	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-	uint64_t tag = ((uint64_t)(uint32_t)ring_pid << 32) | ++ring_seq;
-	io_uring_prep_write(sqe, fd, buf, (unsigned)len, (uint64_t)off);
-	sqe->rw_flags = rwf;
-	io_uring_sqe_set_data64(sqe, tag);
-
-	int r;
-	do     /* One system call: submit and wait for the completion. */
-		r = io_uring_submit_and_wait(&ring, 1);
-	while (r == -EINTR);
-	if (r < 1) {
-		ring_drop(r < 0 ? r : -EAGAIN);
-		res = by_pwritev2(fd, buf, len, off, rwf);
-		goto out;
-	}
-	for (;;) {
-		struct io_uring_cqe *cqe;
-		r = io_uring_wait_cqe(&ring, &cqe);
-		if (r == -EINTR)
-			continue;
-		if (r < 0) {
-			/* Cannot happen with the SQE submitted; never guess. */
-			res = r;
-			goto out;
-		}
-		uint64_t got = io_uring_cqe_get_data64(cqe);
-		int cres = cqe->res;
-		io_uring_cqe_seen(&ring, cqe);
-		if (got == tag) {
-			res = cres;
-			break;
-		}
-	}
-out:
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_mutex_unlock(&ring_lock);
-	return res;
-}
-
-ssize_t wt_engine_write(int fd, const void *buf, size_t len, off_t off,
-			int rwf)
-{
-	/* auto: a single piece gains nothing from the ring (design 1b.10). */
-	if (wt.cfg.engine == WT_ENGINE_IO_URING && len <= 0x7ffff000)
-		return by_ring(fd, buf, len, off, rwf);
-	return by_pwritev2(fd, buf, len, off, rwf);
-}
-
 /*
  * Sequential fallback for a chain: each piece made durable on its own, so
  * a failure still leaves a durable prefix.
@@ -162,8 +100,13 @@ static ssize_t chain_pwritev2(int fd, const struct wt_piece *p, int n,
 	return done;
 }
 
-ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
-			bool tail_sync, int *err)
+/*
+ * The pieces (and a datasync) as one linked submission on the ring, or
+ * piece by piece when the ring cannot be had. Also the path of a single
+ * write with engine = io_uring.
+ */
+static ssize_t ring_chain(int fd, const struct wt_piece *p, int n,
+			  bool tail_sync, int *err)
 {
 	sigset_t all, old;
 	int res[RING_ENTRIES];
@@ -171,12 +114,7 @@ ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
 	int total = n + (tail_sync ? 1 : 0);
 
 	*err = 0;
-	if (n == 1 && !tail_sync) {
-		ssize_t r = by_pwritev2(fd, p[0].buf, p[0].len, p[0].off, p[0].rwf);
-		*err = r < 0 ? (int)r : 0;
-		return r;
-	}
-	if (wt.cfg.engine == WT_ENGINE_PWRITEV2 || total > RING_ENTRIES)
+	if (total > RING_ENTRIES)
 		return chain_pwritev2(fd, p, n, tail_sync, err);
 
 	pthread_mutex_lock(&ring_lock);
@@ -271,6 +209,32 @@ unlock:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_unlock(&ring_lock);
 	return out;
+}
+
+ssize_t wt_engine_write(int fd, const void *buf, size_t len, off_t off,
+			int rwf)
+{
+	/* auto: a single piece gains nothing from the ring (design 1b.10). */
+	if (wt.cfg.engine == WT_ENGINE_IO_URING && len <= 0x7ffff000) {
+		struct wt_piece p = { buf, len, off, rwf };
+		int err;
+		return ring_chain(fd, &p, 1, false, &err);
+	}
+	return by_pwritev2(fd, buf, len, off, rwf);
+}
+
+ssize_t wt_engine_chain(int fd, const struct wt_piece *p, int n,
+			bool tail_sync, int *err)
+{
+	*err = 0;
+	if (n == 1 && !tail_sync) {
+		ssize_t r = by_pwritev2(fd, p[0].buf, p[0].len, p[0].off, p[0].rwf);
+		*err = r < 0 ? (int)r : 0;
+		return r;
+	}
+	if (wt.cfg.engine == WT_ENGINE_PWRITEV2)
+		return chain_pwritev2(fd, p, n, tail_sync, err);
+	return ring_chain(fd, p, n, tail_sync, err);
 }
 
 void wt_engine_after_fork(void)
