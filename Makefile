@@ -72,6 +72,12 @@ $(B)/tests/%.so: tests/preload/%.c
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WFLAGS) -fPIC -shared -o $@ $< -ldl -lpthread
 
+# Runs before the sanitizer runtime is ready: never instrumented.
+$(B)/tests/san-init.so: tests/preload/san-init.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(filter-out -fsanitize=%,$(CFLAGS)) $(WFLAGS) -fPIC -shared -o $@ $< -ldl
+
 $(B)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")

@@ -33,6 +33,11 @@ elif [[ $WT_BUILD == *build-tsan ]]; then
 	export "${wt_san_env[@]}"
 fi
 
+# The same for PostgreSQL, which also needs san-init.so (see there) right
+# after a sanitizer runtime.
+wt_pg_preload=$WT_LIB
+[[ $wt_preload == "$WT_LIB" ]] || wt_pg_preload="${wt_preload%:*}:$WT_BIN/san-init.so:$WT_LIB"
+
 # Syscalls that wt_strace records unless WT_STRACE_SET says otherwise.
 : "${WT_STRACE_SET:=openat,open,creat,write,pwrite64,pwritev,pwritev2,writev,fsync,fdatasync,sync_file_range,io_uring_setup,io_uring_enter,close}"
 
