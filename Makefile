@@ -116,10 +116,16 @@ deb:
 clean:
 	rm -rf build build-san build-tsan
 
+# PostgreSQL under the ASan + UBSan build, under load, then kill -9
+# (scripts/soak; SOAK_SECONDS, default 600).
+soak:
+	$(MAKE) SANITIZE=1 all
+	WT_BUILD=$(CURDIR)/build-san scripts/soak
+
 # PostgreSQL stock and under walthrough on a scratch XFS, with figures.
 demo: $(B)/libwalthrough.so $(B)/walthrough
 	scripts/demo
 
-.PHONY: all test install uninstall deb clean demo
+.PHONY: all test install uninstall deb clean demo soak
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 include tests/crash/crash.mk fuzz/fuzz.mk

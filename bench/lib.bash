@@ -20,7 +20,7 @@ bench_cleanup() {
 		"$TOP/scripts/scratchfs" down "$SCRATCH_MNT" || true
 	fi
 	rm -rf "$BENCH_TMP"
-	rm -f "$BENCH_TABLE"
+	rm -f "$BENCH_TABLE" /dev/shm/walthrough-bench.$$.*.stats
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
@@ -57,18 +57,23 @@ wt_usable() {
 }
 
 # wt_conf_for NAME ENGINE GLOB [KEY = VALUE…] - writes $BENCH_TMP/NAME.conf
-# tracking GLOB; prints its path.
+# tracking GLOB, each KEY = VALUE in the rule ("global: KEY = VALUE" in
+# [global]); prints its path.
 wt_conf_for() {
 	local f=$BENCH_TMP/$1.conf engine=$2 glob=$3 kv
 	shift 3
 	{
-		printf '[global]\nlog_level = warn\nengine = %s\n\n[path %s]\nmode = writethrough\n' \
-			"$engine" "$glob"
-		for kv; do echo "$kv"; done
+		printf '[global]\nlog_level = warn\nengine = %s\n' "$engine"
+		for kv; do [[ $kv != global:* ]] || echo "${kv#global:}"; done
+		printf '\n[path %s]\nmode = writethrough\n' "$glob"
+		for kv; do [[ $kv == global:* ]] || echo "$kv"; done
 	} >"$f"
 	chmod 0600 "$f"
 	echo "$f"
 }
+
+# A stats file in /dev/shm for NAME's config, as deployed; removed at exit.
+stats_for() { echo "/dev/shm/walthrough-bench.$$.$1.stats"; }
 
 # wt_exec CONF CMD… - CMD under walthrough with CONF and this run's table.
 wt_exec() {
