@@ -15,6 +15,7 @@
  * a close racing a write in another thread never frees what the write uses.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
@@ -270,12 +271,25 @@ static struct wt_file *file_get(int fd, const char *abspath,
 	return f;
 }
 
-static void slot_set(int fd, int state, int oflags, struct wt_file *f)
+/*
+ * Sets a slot, unless (expect != SEQ_ANY) its seq moved from expect: then a
+ * newer change (another thread's open or dup2) wins. Returns whether set.
+ */
+#define SEQ_ANY UINT32_MAX
+
+static bool slot_set_if(int fd, int state, int oflags, struct wt_file *f,
+			unsigned expect)
 {
 	struct wt_slot *s = &slots[fd];
 	pthread_mutex_t *l = &stripe[fd % STRIPES];
 
 	pthread_mutex_lock(l);
+	if (expect != SEQ_ANY && atomic_load(&s->seq) != expect) {
+		pthread_mutex_unlock(l);
+		wt_file_put(f);
+		return false;
+	}
+	atomic_fetch_add(&s->seq, 2);
 	struct wt_file *old = s->file;
 	s->file = f;
 	s->oflags = oflags;
@@ -284,6 +298,12 @@ static void slot_set(int fd, int state, int oflags, struct wt_file *f)
 	if (f || state != WT_FD_UNKNOWN)
 		note_high(fd);
 	wt_file_put(old);
+	return true;
+}
+
+static void slot_set(int fd, int state, int oflags, struct wt_file *f)
+{
+	slot_set_if(fd, state, oflags, f, SEQ_ANY);
 }
 
 /* The rule for an fd's path: its lexical path, else its canonical one. */
@@ -304,7 +324,8 @@ static const struct wt_rule *rule_for(int fd, const char *abspath)
 	return wt_config_match(&wt.cfg, real);
 }
 
-static int classify(int fd, const char *abspath, int oflags, bool seen)
+static int classify(int fd, const char *abspath, int oflags, bool seen,
+		    unsigned expect)
 {
 	struct wt_slot *s = wt_slot(fd);
 	const struct wt_rule *rule = (oflags & O_PATH) ? NULL :
@@ -312,7 +333,7 @@ static int classify(int fd, const char *abspath, int oflags, bool seen)
 
 	if (!rule || rule->mode == WT_MODE_PASSTHROUGH) {
 		if (s)
-			slot_set(fd, WT_FD_UNTRACKED, oflags, NULL);
+			slot_set_if(fd, WT_FD_UNTRACKED, oflags, NULL, expect);
 		return 0;
 	}
 	char pathbuf[WT_PATH_MAX];
@@ -327,7 +348,7 @@ static int classify(int fd, const char *abspath, int oflags, bool seen)
 	struct wt_file *f = file_get(fd, abspath, rule);
 	if (!f) {
 		if (s)
-			slot_set(fd, WT_FD_UNTRACKED, oflags, NULL);
+			slot_set_if(fd, WT_FD_UNTRACKED, oflags, NULL, expect);
 		return 0;
 	}
 	pthread_mutex_lock(&f->lock);
@@ -342,7 +363,7 @@ static int classify(int fd, const char *abspath, int oflags, bool seen)
 		 */
 		if (seen || !s) {
 			if (s)
-				slot_set(fd, WT_FD_UNKNOWN, 0, NULL);
+				slot_set_if(fd, WT_FD_UNKNOWN, 0, NULL, expect);
 			wt_file_put(f);
 			return r;
 		}
@@ -361,7 +382,7 @@ static int classify(int fd, const char *abspath, int oflags, bool seen)
 	}
 	wt_log(WT_LOG_DEBUG, "fd %d: %s tracked (rule at line %u)", fd, abspath,
 	       rule->line);
-	slot_set(fd, WT_FD_TRACKED, oflags, f);
+	slot_set_if(fd, WT_FD_TRACKED, oflags, f, expect);
 	return 0;
 }
 
@@ -369,7 +390,7 @@ int wt_fd_opened(int fd, const char *abspath, int oflags)
 {
 	if (!slots)
 		return 0;
-	return classify(fd, abspath, oflags, true);
+	return classify(fd, abspath, oflags, true, SEQ_ANY);
 }
 
 struct wt_file *wt_fd_get(int fd, int *oflags)
@@ -381,10 +402,14 @@ struct wt_file *wt_fd_get(int fd, int *oflags)
 	if (st == WT_FD_UNTRACKED)
 		return NULL;
 	if (st == WT_FD_UNKNOWN) {
+		/* Another thread's open or dup2 meanwhile knows better. */
+		unsigned seq0 = atomic_load(&s->seq);
 		int fl = wt_real.fcntl(fd, F_GETFL);
 		if (fl < 0)
 			return NULL;  /* closed: the caller's libc call says EBADF */
-		classify(fd, NULL, fl & ~O_TRUNC, false);
+		if (seq0 & 1)
+			return NULL;  /* closing or being replaced: the caller checks */
+		classify(fd, NULL, fl & ~O_TRUNC, false, seq0);
 	}
 	pthread_mutex_t *l = &stripe[fd % STRIPES];
 	pthread_mutex_lock(l);
@@ -402,6 +427,38 @@ void wt_fd_forget(int fd)
 	struct wt_slot *s = wt_slot(fd);
 	if (s && (atomic_load(&s->state) != WT_FD_UNKNOWN || s->file))
 		slot_set(fd, WT_FD_UNKNOWN, 0, NULL);
+}
+
+void wt_fd_change(int fd)
+{
+	struct wt_slot *s = wt_slot(fd);
+	if (s)
+		atomic_fetch_add(&s->seq, 1);
+}
+
+/* Our own bumps in one change: close 4 (+ open 2), dup2 4, classify 2. */
+#define SEQ_ONE_CHANGE 8
+
+void wt_fd_raced(int fd, unsigned seq0)
+{
+	struct wt_slot *s = wt_slot(fd);
+	if (!s)
+		return;
+	unsigned now = atomic_load(&s->seq);
+	for (int i = 0; (now & 1) && i < 1000; i++) {
+		sched_yield();
+		now = atomic_load(&s->seq);
+	}
+	if ((now & 1) || now - seq0 > SEQ_ONE_CHANGE) {
+		/* A file that held the number in between is not known. */
+		wt_dirty_degrade("an fd number was closed or reused during a write through it");
+		return;
+	}
+	struct wt_file *f = wt_fd_get(fd, NULL);
+	if (f) {
+		wt_dirty_mark(&f->key, &f->dref);
+		wt_file_put(f);
+	}
 }
 
 void wt_fd_dup(int oldfd, int newfd)

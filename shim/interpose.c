@@ -139,6 +139,48 @@ static inline bool lockless(void)
 	return wt_depth > 0 || getpid() != wt.pid;
 }
 
+/*
+ * For writes: whether fd may be tracked. When not, *sp and *seq0 let
+ * untracked_done() see whether the number changed during the write.
+ */
+static inline bool maybe_w(int fd, struct wt_slot **sp, unsigned *seq0)
+{
+	*sp = NULL;
+	if (!on())
+		return false;
+	struct wt_slot *s = wt_slot(fd);
+	if (!s)
+		return false;
+	*seq0 = atomic_load_explicit(&s->seq, memory_order_acquire);
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) !=
+	    WT_FD_UNTRACKED)
+		return true;
+	*sp = s;
+	return false;
+}
+
+static void raced(int fd, unsigned seq0)
+{
+	int e = errno;
+	if (lockless())
+		wt_dirty_degrade("an fd number was closed or reused during a write through it");
+	else
+		wt_fd_raced(fd, seq0);
+	errno = e;
+}
+
+/*
+ * A write through an untracked number that a close, dup2 or open changed
+ * meanwhile may have reached the tracked file now there (design 1b.2).
+ */
+static inline void untracked_done(int fd, struct wt_slot *s, unsigned seq0)
+{
+	if (s && __builtin_expect(
+		    atomic_load_explicit(&s->seq, memory_order_acquire) != seq0 ||
+		    (seq0 & 1), 0))
+		raced(fd, seq0);
+}
+
 static void before_fork(void)
 {
 	if (!lockless())
@@ -169,8 +211,10 @@ static void forget(int fd)
 		return;
 	}
 	struct wt_slot *s = wt_slot(fd);
-	if (s)
+	if (s) {
+		atomic_fetch_add(&s->seq, 2);
 		atomic_store(&s->state, WT_FD_UNKNOWN);
+	}
 }
 
 static int opened(int fd, int dirfd, const char *path, int flags)
@@ -285,13 +329,19 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 
 EXPORT int close(int fd)
 {
-	/* Forget first: the number may be reused the moment it is closed. */
-	if (maybe(fd)) {
-		int e = errno;
-		forget(fd);
-		errno = e;
-	}
-	return REAL(close)(fd);
+	if (!on() || !wt_slot(fd))
+		return REAL(close)(fd);
+	/*
+	 * Forget first, untracked numbers too: the number may be reused the
+	 * moment it is closed, and a write racing the close must see it move.
+	 */
+	int e = errno;
+	wt_fd_change(fd);
+	forget(fd);
+	errno = e;
+	int r = REAL(close)(fd);
+	wt_fd_change(fd);
+	return r;
 }
 
 EXPORT int close_range(unsigned first, unsigned last, int flags)
@@ -314,18 +364,26 @@ EXPORT int dup(int fd)
 
 EXPORT int dup2(int oldfd, int newfd)
 {
-	on();
+	bool track = on() && oldfd != newfd;
+	if (track)
+		wt_fd_change(newfd);
 	int r = REAL(dup2)(oldfd, newfd);
 	if (r >= 0 && oldfd != newfd)
 		duped(oldfd, r);
+	if (track)
+		wt_fd_change(newfd);
 	return r;
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	on();
+	bool track = on();
+	if (track)
+		wt_fd_change(newfd);
 	int r = REAL(dup3)(oldfd, newfd, flags);
 	duped(oldfd, r);
+	if (track)
+		wt_fd_change(newfd);
 	return r;
 }
 
@@ -362,8 +420,13 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	if (!maybe(fd))
-		return REAL(write)(fd, buf, n);
+	struct wt_slot *s;
+	unsigned seq0;
+	if (!maybe_w(fd, &s, &seq0)) {
+		ssize_t r = REAL(write)(fd, buf, n);
+		untracked_done(fd, s, seq0);
+		return r;
+	}
 	int saved = errno;
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	return ret(wt_write(fd, &v, 1, -1, 0, false), saved);
@@ -372,8 +435,15 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 static ssize_t pwrite_common(ssize_t (*real)(int, const void *, size_t, off_t),
 			     int fd, const void *buf, size_t n, off_t off)
 {
-	if (off < 0 || !maybe(fd))
+	struct wt_slot *s;
+	unsigned seq0;
+	if (off < 0)
 		return real(fd, buf, n, off);
+	if (!maybe_w(fd, &s, &seq0)) {
+		ssize_t r = real(fd, buf, n, off);
+		untracked_done(fd, s, seq0);
+		return r;
+	}
 	int saved = errno;
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	return ret(wt_write(fd, &v, 1, off, 0, true), saved);
@@ -391,8 +461,13 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	if (!maybe(fd))
-		return REAL(writev)(fd, iov, iovcnt);
+	struct wt_slot *s;
+	unsigned seq0;
+	if (!maybe_w(fd, &s, &seq0)) {
+		ssize_t r = REAL(writev)(fd, iov, iovcnt);
+		untracked_done(fd, s, seq0);
+		return r;
+	}
 	int saved = errno;
 	return ret(wt_write(fd, iov, iovcnt, -1, 0, false), saved);
 }
@@ -402,8 +477,15 @@ static ssize_t pwritev_common(ssize_t (*real)(int, const struct iovec *, int,
 			      int fd, const struct iovec *iov, int iovcnt,
 			      off_t off)
 {
-	if (off < 0 || !maybe(fd))
+	struct wt_slot *s;
+	unsigned seq0;
+	if (off < 0)
 		return real(fd, iov, iovcnt, off);
+	if (!maybe_w(fd, &s, &seq0)) {
+		ssize_t r = real(fd, iov, iovcnt, off);
+		untracked_done(fd, s, seq0);
+		return r;
+	}
 	int saved = errno;
 	return ret(wt_write(fd, iov, iovcnt, off, 0, true), saved);
 }
@@ -428,8 +510,15 @@ static ssize_t pwritev2_common(ssize_t (*real)(int, const struct iovec *, int,
 			       off_t off, int flags)
 {
 	/* Flags we do not know and bad offsets get the kernel's answer. */
-	if (off < -1 || (flags & ~RWF_KNOWN) || !maybe(fd))
+	struct wt_slot *s;
+	unsigned seq0;
+	if (off < -1 || (flags & ~RWF_KNOWN))
 		return real(fd, iov, iovcnt, off, flags);
+	if (!maybe_w(fd, &s, &seq0)) {
+		ssize_t r = real(fd, iov, iovcnt, off, flags);
+		untracked_done(fd, s, seq0);
+		return r;
+	}
 	int saved = errno;
 	return ret(wt_write(fd, iov, iovcnt, off, flags, off != -1), saved);
 }

@@ -68,6 +68,9 @@ int wt_sync(int fd, bool datasync)
 		goto out;
 	}
 	wt_stats_pass(f->rule, why);
+	/* Did the number name f for the whole call? (design 1b.2) */
+	struct wt_slot *sl = wt_slot(fd);
+	unsigned seq0 = sl ? atomic_load(&sl->seq) : 1;
 	uint64_t before = wt_dirty_sync_begin(&f->key, &f->dref);
 	r = real_sync(fd, datasync);
 	if (r < 0) {
@@ -78,7 +81,8 @@ int wt_sync(int fd, bool datasync)
 	}
 	struct stat st;
 	if (fstat(fd, &st) == 0 && st.st_dev == f->key.dev &&
-	    st.st_ino == f->key.ino)
+	    st.st_ino == f->key.ino && !(seq0 & 1) &&
+	    atomic_load(&sl->seq) == seq0)
 		wt_dirty_synced(&f->key, &f->dref, before);
 out:
 	wt_file_put(f);

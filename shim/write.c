@@ -255,6 +255,14 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 	wt_depth++;
 	ssize_t r;
 	int of = 0;
+	/*
+	 * A page-cache write through the program's fd while another thread
+	 * closes or dup2s the number may land in whatever file comes there:
+	 * seq shows it (design 1b.2), and that file's next sync is made real.
+	 */
+	struct wt_slot *sl = wt_slot(fd);
+	unsigned seq0 = sl ? atomic_load(&sl->seq) : 0;
+	bool cached = true;
 	struct wt_file *f = wt_fd_get(fd, &of);
 	struct stat st;
 
@@ -305,11 +313,13 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 		wt_stats_add(f->rule, WT_C_BURST, 1);
 		goto done;
 	}
+	cached = false; /* from here on every write is DSYNC or direct */
 	uint64_t t0 = wt_stats_clock();
 	/* O_APPEND and O_DIRECT can change (F_SETFL, also in another process
 	 * sharing the open file): read them now. */
 	fl = fl < 0 ? wt_real.fcntl(fd, F_GETFL) : fl;
 	if (fl < 0) {
+		cached = true;
 		r = plain(fd, iov, iovcnt, off, rwf, positioned);
 		goto out;
 	}
@@ -347,6 +357,8 @@ done:
 	}
 out:
 	wt_file_put(f);
+	if (cached && sl && (atomic_load(&sl->seq) != seq0 || (seq0 & 1)))
+		wt_fd_raced(fd, seq0);
 	wt_depth--;
 	return r;
 }

@@ -161,6 +161,12 @@ enum { WT_FD_UNKNOWN = 0, WT_FD_UNTRACKED = 1, WT_FD_TRACKED = 2 };
 
 struct wt_slot {
 	atomic_int state;             /* WT_FD_* */
+	/*
+	 * Bumped by every change of what the number names (open, dup*, close,
+	 * forget); odd while a close or dup2 onto it is in the kernel. A
+	 * write or sync that sees it move did not know which file it reached.
+	 */
+	atomic_uint seq;
 	int oflags;                   /* open flags seen at open/classify */
 	struct wt_file *file;         /* guarded by the slot's stripe lock */
 };
@@ -185,6 +191,14 @@ int wt_fd_opened(int fd, const char *abspath, int oflags);
 void wt_fd_forget(int fd);
 /* After dup: newfd mirrors oldfd. */
 void wt_fd_dup(int oldfd, int newfd);
+/* Around a close or dup2 onto fd: its seq is odd meanwhile. */
+void wt_fd_change(int fd);
+/*
+ * A write through fd overlapped a change of what fd names (seq moved from
+ * seq0): the file fd names now may hold unrecorded page-cache data, so its
+ * next sync is made real; when that cannot be known, nothing is skipped.
+ */
+void wt_fd_raced(int fd, unsigned seq0);
 /* Marks an fd as the shim's own; whether fd is still one of ours. */
 void wt_fd_mark(int fd);
 bool wt_fd_is_ours(int fd);

@@ -32,14 +32,19 @@
  *   splice OFF LEN TAG, fill OFF LEN TAG (until a write fails)
  * Checks: seek OFF, pos, size, read LEN TAG, verify OFF LEN TAG,
  *   records W N SIZE [EVERY] (whole records by write(), see --records),
- *   scribble N OFF LEN X Y [sync] (a thread rewrites the buffer meanwhile)
+ *   scribble N OFF LEN X Y [sync] (a thread rewrites the buffer meanwhile),
+ *   dirty (prints "dirty N": the current fd's file's dirty and writeback
+ *   pages in the page cache, by cachestat(2))
  * Processes, threads, signals:
  *   repeat N { }, threads N { }, spawn { } + join, child { }, _fork { },
- *   bg { } + wait, exec { } (this program on the block, same current fd),
- *   vforkwrite OFF LEN TAG, sigalrm USEC OFF LEN TAG (a timer whose
- *   handler pwrites and fdatasyncs) + sigstop, hold (sleep until killed)
+ *   bg { } + wait, exec { } (this program on the block, same current fd;
+ *   fork + execv), pspawn { } (the same by posix_spawn), vexec { } (the
+ *   same by vfork + execv), vforkwrite OFF LEN TAG, sigalrm USEC OFF LEN
+ *   TAG (a timer whose handler pwrites and fdatasyncs) + sigstop, hold
+ *   (sleep until killed)
  * Misc: mark NAME (access("/wt-mark/NAME"), seen in strace), sleep MS,
- *   print WORD, exit N.
+ *   print WORD, exit N, secure (prints "secure N": getauxval(AT_SECURE)),
+ *   mapped WORD (prints "mapped N": lines of /proc/self/maps holding WORD).
  *
  * Output goes through write(2) so that forked children cannot duplicate
  * buffered lines; the I/O commands take buffers from mmap, not malloc, so
@@ -51,6 +56,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -58,6 +64,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -67,6 +74,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
 
 #define ERRNO_MAGIC 12345
 #define MAXTOK 65536
@@ -93,6 +104,8 @@ static pthread_mutex_t vars_lock = PTHREAD_MUTEX_INITIALIZER;
 /* What the last call returned, for try/expect. */
 static __thread long last_r;
 static __thread int last_e;
+
+extern char **environ;
 
 static pthread_t spawned[MAXSPAWN];
 static int nspawned;
@@ -484,8 +497,9 @@ struct thread_arg {
 
 static void *thread_main(void *arg)
 {
-	struct thread_arg *a = arg;
-	run(&a->c, a->from, a->to);
+	struct thread_arg a = *(struct thread_arg *)arg;
+	free(arg);
+	run(&a.c, a.from, a.to);
 	return NULL;
 }
 
@@ -789,6 +803,26 @@ static int step(struct ctx *c, int cmd, int end)
 		buf_free(&got);
 	} else if (!strcmp(n, "fds")) {
 		out(1, "fds %d\n", count_fds(argc >= 1 ? ARG(1) : path));
+	} else if (!strcmp(n, "dirty")) {
+		/* dirty: the page cache's count, by a call no wrapper sees */
+		struct { uint64_t off, len; } range = { 0, 0 };
+		struct { uint64_t cache, dirty, writeback, evicted, recent; } cs;
+		DO(syscall(__NR_cachestat, c->cur, &range, &cs, 0));
+		if (r >= 0)
+			out(1, "dirty %llu\n",
+			    (unsigned long long)(cs.dirty + cs.writeback));
+	} else if (!strcmp(n, "secure")) {
+		out(1, "secure %lu\n", getauxval(AT_SECURE));
+	} else if (!strcmp(n, "mapped")) {
+		char line[PATH_MAX + 128];
+		int cnt = 0;
+		FILE *m = fopen("/proc/self/maps", "r");
+		if (!m)
+			die("/proc/self/maps: %s", strerror(errno));
+		while (fgets(line, sizeof(line), m))
+			cnt += strstr(line, ARG(1)) != NULL;
+		fclose(m);
+		out(1, "mapped %d\n", cnt);
 	} else if (!strcmp(n, "mark")) {
 		/* Visible in strace as access("/wt-mark/NAME"). */
 		char m[128];
@@ -953,8 +987,12 @@ static int step(struct ctx *c, int cmd, int end)
 		for (int k = 0; k < nbgkids; k++)
 			wait_child(bgkids[k], "bg child");
 		nbgkids = 0;
-	} else if (!strcmp(n, "exec")) {
-		/* exec { }: fork, and exec this program on the block, same fd */
+	} else if (!strcmp(n, "exec") || !strcmp(n, "pspawn") ||
+		   !strcmp(n, "vexec")) {
+		/*
+		 * exec { }: fork, and exec this program on the block, same fd;
+		 * pspawn { }: the same by posix_spawn; vexec { }: by vfork
+		 */
 		int e = block_end(cmd + 1);
 		char script[8192] = "", fdarg[16];
 		size_t at = 0;
@@ -972,13 +1010,36 @@ static int step(struct ctx *c, int cmd, int end)
 		av[ac++] = (char *)file_arg;
 		av[ac++] = script;
 		av[ac] = NULL;
-		pid_t pid = fork();
-		if (pid < 0)
-			die("fork: %s", strerror(errno));
-		if (pid == 0) {
-			execv("/proc/self/exe", av);
-			die("exec: %s", strerror(errno));
+		/*
+		 * This program by its path: execing /proc/self/exe under
+		 * valgrind runs valgrind's tool. A binary replaced since it
+		 * started ("… (deleted)") is still there as /proc/self/exe.
+		 */
+		char self[PATH_MAX];
+		ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[sl > 0 ? sl : 0] = 0;
+		if (sl <= 0 || strstr(self, " (deleted)"))
+			strcpy(self, "/proc/self/exe");
+		pid_t pid;
+		if (n[0] == 'p') {
+			int err = posix_spawn(&pid, self, NULL, NULL, av, environ);
+			if (err)
+				die("posix_spawn: %s", strerror(err));
+		} else if (n[0] == 'v') {
+			pid = vfork();
+			if (pid == 0) {
+				execv(self, av);
+				_exit(127);
+			}
+		} else {
+			pid = fork();
+			if (pid == 0) {
+				execv(self, av);
+				die("exec: %s", strerror(errno));
+			}
 		}
+		if (pid < 0)
+			die("%s: %s", n, strerror(errno));
 		wait_child(pid, "exec'd child");
 		return e + 1;
 	} else {
