@@ -485,24 +485,54 @@ static void prom_label(FILE *o, const char *s)
 
 /* The rule label of every slot, made unique (series must not repeat). */
 struct labels {
-	char v[WT_STATS_RULES][WT_STATS_GLOB + 48];
+	char v[WT_STATS_RULES][3 * WT_STATS_GLOB + 64];
 };
+
+/* src with every byte that is not UTF-8 made U+FFFD, as prom_label does. */
+static void utf8_clean(char *dst, size_t size, const char *src)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t n = strlen(src), at = 0;
+
+	while (n && at + 4 < size) {
+		size_t l = utf8_len(p, n);
+		if (!l) {
+			memcpy(dst + at, "\xef\xbf\xbd", 3);
+			at += 3, p++, n--;
+			continue;
+		}
+		memcpy(dst + at, p, l);
+		at += l, p += l, n -= l;
+	}
+	dst[at] = 0;
+}
+
+static bool label_taken(const struct labels *l, unsigned i)
+{
+	for (unsigned j = 0; j < i; j++)
+		if (strcmp(l->v[i], l->v[j]) == 0)
+			return true;
+	return false;
+}
 
 static void make_labels(const struct snap *s, struct labels *l)
 {
+	char g[sizeof(l->v[0]) - 32];
+
 	for (unsigned i = 0; i < s->nslots; i++) {
-		const char *g = s->f.rule[i].glob;
+		/* Compared as printed: two globs cut mid-character may print alike. */
+		utf8_clean(g, sizeof(g), s->f.rule[i].glob);
 		if (i == WT_STATS_RULES - 1 && s->f.nrules > WT_STATS_RULES)
 			snprintf(l->v[i], sizeof(l->v[i]), "%s (+%" PRIu32 " later rules)",
 				 g, s->f.nrules - WT_STATS_RULES);
 		else
 			snprintf(l->v[i], sizeof(l->v[i]), "%s", g);
-		for (unsigned j = 0; j < i; j++) {
-			if (strcmp(l->v[i], l->v[j]) == 0) {
-				/* Only a corrupt file repeats a glob. */
+		/* Only a corrupt file repeats a glob. */
+		for (unsigned k = 1; label_taken(l, i); k++) {
+			if (k == 1)
 				snprintf(l->v[i], sizeof(l->v[i]), "%s #%u", g, i + 1);
-				break;
-			}
+			else
+				snprintf(l->v[i], sizeof(l->v[i]), "%s #%u.%u", g, i + 1, k);
 		}
 	}
 }

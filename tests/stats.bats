@@ -457,6 +457,26 @@ EOF
 	done
 }
 
+@test "--prometheus keeps series unique when globs differ only in bytes that are not UTF-8" {
+	python3 - "$S" <<-'EOF'
+		import struct, sys
+		RULES, GLOB, N = 64, 240, 12 + 8 + 134 + 32
+		# \xff and \xfe both print as U+FFFD; the third repeats the first.
+		globs = [b'/d/\xff', b'/d/\xfe', b'/d/\xff', b'/d/\xef\xbf\xbd']
+		size = 288 + RULES * (GLOB + 8 * N)
+		out = bytearray(struct.pack('<QIIQQ256s', 0x3130737461747477, 1, len(globs), size, 1700000000, b'/etc/w.conf'))
+		for i in range(RULES):
+		    g = globs[i] if i < len(globs) else b''
+		    out += g.ljust(GLOB, b'\0') + struct.pack('<%dQ' % N, *([1] * N))
+		open(sys.argv[1], 'wb').write(out)
+	EOF
+	"$WT_CLI" stats --file "$S" --prometheus >"$BATS_TEST_TMPDIR/out.prom"
+	run prom_check "$BATS_TEST_TMPDIR/out.prom"
+	assert_success
+	run grep -c '^walthrough_writes_total{' "$BATS_TEST_TMPDIR/out.prom"
+	assert_output 4
+}
+
 @test "promtool check metrics accepts --prometheus output" {
 	command -v promtool >/dev/null || skip "promtool missing (Debian package prometheus)"
 	mkconf
