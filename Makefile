@@ -110,7 +110,7 @@ deb:
 	mkdir -p $(B)/deb/src
 	tar -c --exclude=./.git --exclude='./build*' --exclude=./debian/build . | \
 		tar -x -C $(B)/deb/src
-	cd $(B)/deb/src && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS \
+	cd $(B)/deb/src && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u SANITIZE \
 		dpkg-buildpackage -b -us -uc
 
 clean:
