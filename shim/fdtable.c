@@ -209,6 +209,20 @@ static int atomic_decide(struct wt_file *f, int fd, const struct wt_rule *rule)
 	return 0;
 }
 
+int wt_fd_ident(int fd, struct stat *st)
+{
+	struct wt_statx stx;
+	if (wt_statx(fd, "", AT_EMPTY_PATH,
+		     STATX_TYPE | STATX_INO | STATX_SIZE, &stx) < 0)
+		return -1;
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	st->st_ino = stx.stx_ino;
+	st->st_mode = stx.stx_mode & S_IFMT;
+	st->st_size = (off_t)stx.stx_size;
+	return 0;
+}
+
 /* A referenced wt_file for the inode behind fd, or NULL if not a file. */
 static struct wt_file *file_get(int fd, const char *abspath,
 				const struct wt_rule *rule)
@@ -222,7 +236,7 @@ static struct wt_file *file_get(int fd, const char *abspath,
 	if (!S_ISREG(stx.stx_mode))
 		return NULL;
 	struct stat st;
-	if (fstat(fd, &st) < 0)
+	if (wt_fd_ident(fd, &st) < 0)
 		return NULL;
 
 	pthread_mutex_lock(&files_lock);
@@ -512,7 +526,7 @@ int wt_file_direct_fd(struct wt_file *f, int fd)
 		int d = (int)syscall(SYS_openat, AT_FDCWD, link,
 				     O_WRONLY | O_DIRECT | O_CLOEXEC);
 		struct stat st;
-		if (d >= 0 && (fstat(d, &st) < 0 || st.st_dev != f->key.dev ||
+		if (d >= 0 && (wt_fd_ident(d, &st) < 0 || st.st_dev != f->key.dev ||
 			       st.st_ino != f->key.ino)) {
 			syscall(SYS_close, d);
 			d = -1;

@@ -33,7 +33,7 @@ static struct wt_file *checked(int fd, bool count)
 
 	if (!f)
 		return NULL;
-	if (fstat(fd, &st) < 0 || st.st_dev != f->key.dev ||
+	if (wt_fd_ident(fd, &st) < 0 || st.st_dev != f->key.dev ||
 	    st.st_ino != f->key.ino) {
 		if (count)
 			wt_stats_pass(f->rule, WT_PASS_FSTAT);
@@ -80,7 +80,7 @@ int wt_sync(int fd, bool datasync)
 		goto out;
 	}
 	struct stat st;
-	if (fstat(fd, &st) == 0 && st.st_dev == f->key.dev &&
+	if (wt_fd_ident(fd, &st) == 0 && st.st_dev == f->key.dev &&
 	    st.st_ino == f->key.ino && !(seq0 & 1) &&
 	    atomic_load(&sl->seq) == seq0)
 		wt_dirty_synced(&f->key, &f->dref, before);

@@ -89,7 +89,7 @@ static ssize_t degraded(int fd, const struct iovec *iov, int iovcnt,
 	struct stat st;
 
 	if (!s || atomic_load(&s->state) != WT_FD_TRACKED ||
-	    fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	    wt_fd_ident(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return plain(fd, iov, iovcnt, off, rwf, positioned);
 	return plain(fd, iov, iovcnt, off, rwf | RWF_DSYNC, positioned);
 }
@@ -266,7 +266,7 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 	struct wt_file *f = wt_fd_get(fd, &of);
 	struct stat st;
 
-	if (!f || fstat(fd, &st) < 0) {
+	if (!f || wt_fd_ident(fd, &st) < 0) {
 		r = plain(fd, iov, iovcnt, off, rwf, positioned);
 		goto out;
 	}
