@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -27,31 +28,41 @@
 #define BOUNCE_MAX (8u << 20)
 #define BOUNCE_ALIGN 4096
 
+/*
+ * Per-thread bounce buffers come from mmap, not malloc: a signal handler's
+ * write may interrupt its thread inside the allocator. The mapping's size
+ * sits in its first page; the buffer starts at the second.
+ */
 static pthread_key_t bounce_key;
-static __thread void *bounce __attribute__((tls_model("initial-exec")));
+static __thread char *bounce __attribute__((tls_model("initial-exec")));
 static __thread size_t bounce_len __attribute__((tls_model("initial-exec")));
 
-static void bounce_free(void *p)
+static void bounce_unmap(void *p)
 {
-	free(p);
+	char *m = (char *)p - BOUNCE_ALIGN;
+	munmap(m, *(size_t *)m);
 }
 
 void wt_write_init(void)
 {
-	pthread_key_create(&bounce_key, bounce_free);
+	pthread_key_create(&bounce_key, bounce_unmap);
 }
 
 static void *bounce_get(size_t len)
 {
 	if (bounce_len < len) {
-		void *p;
 		size_t want = len < 65536 ? 65536 : len;
-		if (posix_memalign(&p, BOUNCE_ALIGN, want))
+		size_t size = want + BOUNCE_ALIGN;
+		char *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
 			return NULL;
-		free(bounce);
-		bounce = p;
+		*(size_t *)m = size;
+		if (bounce)
+			bounce_unmap(bounce);
+		bounce = m + BOUNCE_ALIGN;
 		bounce_len = want;
-		pthread_setspecific(bounce_key, p);
+		pthread_setspecific(bounce_key, bounce);
 	}
 	return bounce;
 }

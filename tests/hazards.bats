@@ -393,6 +393,24 @@ fork_storm() {
 	same_as_ref
 }
 
+@test "hazard 10 (io_uring in a forking, signal-using program): a signal handler's first tracked write interrupts malloc: no deadlock" {
+	prefill 128k
+	# A thread has no bounce buffer yet when a handler first writes on it;
+	# it must not come from the allocator the handler interrupted. Four
+	# threads in malloc loops, eight processes: each thread's first handler
+	# write is a chance to interrupt malloc (more than half hung before).
+	# The timer is slower than a handler's durable write, or it livelocks.
+	wt_mkconf "log_level = warn" # not a debug line per handler call
+	local s='open rw; sigalrm 1000 64k 8k S; threads 4 { mallocs 300000 }; sigstop; pwrite 0 8k M; fdatasync' i
+	for i in $(seq 8); do
+		run wt_timeout 30 "$s"
+		assert_success
+		assert_line "signals many"
+	done
+	ref "$s"
+	same_as_ref
+}
+
 @test "hazard 10 (io_uring in a forking, signal-using program): a signal handler writes and syncs a tracked fd, engine pwritev2" {
 	wt_mkconf "engine = pwritev2"
 	prefill 128k

@@ -40,8 +40,8 @@
  *   bg { } + wait, exec { } (this program on the block, same current fd;
  *   fork + execv), pspawn { } (the same by posix_spawn), vexec { } (the
  *   same by vfork + execv), vforkwrite OFF LEN TAG, sigalrm USEC OFF LEN
- *   TAG (a timer whose handler pwrites and fdatasyncs) + sigstop, hold
- *   (sleep until killed)
+ *   TAG (a timer whose handler pwrites and fdatasyncs) + sigstop,
+ *   mallocs N (N malloc/free pairs), hold (sleep until killed)
  * Misc: mark NAME (access("/wt-mark/NAME"), seen in strace), sleep MS,
  *   print WORD, exit N, secure (prints "secure N": getauxval(AT_SECURE)),
  *   mapped WORD (prints "mapped N": lines of /proc/self/maps holding WORD).
@@ -866,6 +866,14 @@ static int step(struct ctx *c, int cmd, int end)
 		sigaction(SIGALRM, &sa, NULL);
 		struct itimerval it = { { 0, NUM(1) }, { 0, NUM(1) } };
 		setitimer(ITIMER_REAL, &it, NULL);
+	} else if (!strcmp(n, "mallocs")) {
+		/* mallocs N: N malloc/free pairs of varied sizes (a signal
+		 * handler then mostly interrupts the allocator) */
+		long cnt = NUM(1);
+		for (long k = 0; k < cnt; k++) {
+			void *volatile p = malloc((size_t)(k % 29 + 1) * 2048);
+			free(p);
+		}
 	} else if (!strcmp(n, "sigstop")) {
 		struct itimerval it = { { 0, 0 }, { 0, 0 } };
 		setitimer(ITIMER_REAL, &it, NULL);
