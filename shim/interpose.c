@@ -181,6 +181,18 @@ static inline void untracked_done(int fd, struct wt_slot *s, unsigned seq0)
 		raced(fd, seq0);
 }
 
+/* In a write wrapper: an fd no rule tracks gets CALL, checked as above. */
+#define PASS_UNTRACKED(fd, call)                                \
+	do {                                                    \
+		struct wt_slot *s_;                             \
+		unsigned seq_;                                  \
+		if (!maybe_w((fd), &s_, &seq_)) {               \
+			ssize_t r_ = (call);                    \
+			untracked_done((fd), s_, seq_);         \
+			return r_;                              \
+		}                                               \
+	} while (0)
+
 static void before_fork(void)
 {
 	if (!lockless())
@@ -420,13 +432,7 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	struct wt_slot *s;
-	unsigned seq0;
-	if (!maybe_w(fd, &s, &seq0)) {
-		ssize_t r = REAL(write)(fd, buf, n);
-		untracked_done(fd, s, seq0);
-		return r;
-	}
+	PASS_UNTRACKED(fd, REAL(write)(fd, buf, n));
 	int saved = errno;
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	return ret(wt_write(fd, &v, 1, -1, 0, false), saved);
@@ -435,15 +441,9 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 static ssize_t pwrite_common(ssize_t (*real)(int, const void *, size_t, off_t),
 			     int fd, const void *buf, size_t n, off_t off)
 {
-	struct wt_slot *s;
-	unsigned seq0;
 	if (off < 0)
 		return real(fd, buf, n, off);
-	if (!maybe_w(fd, &s, &seq0)) {
-		ssize_t r = real(fd, buf, n, off);
-		untracked_done(fd, s, seq0);
-		return r;
-	}
+	PASS_UNTRACKED(fd, real(fd, buf, n, off));
 	int saved = errno;
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
 	return ret(wt_write(fd, &v, 1, off, 0, true), saved);
@@ -461,13 +461,7 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	struct wt_slot *s;
-	unsigned seq0;
-	if (!maybe_w(fd, &s, &seq0)) {
-		ssize_t r = REAL(writev)(fd, iov, iovcnt);
-		untracked_done(fd, s, seq0);
-		return r;
-	}
+	PASS_UNTRACKED(fd, REAL(writev)(fd, iov, iovcnt));
 	int saved = errno;
 	return ret(wt_write(fd, iov, iovcnt, -1, 0, false), saved);
 }
@@ -477,15 +471,9 @@ static ssize_t pwritev_common(ssize_t (*real)(int, const struct iovec *, int,
 			      int fd, const struct iovec *iov, int iovcnt,
 			      off_t off)
 {
-	struct wt_slot *s;
-	unsigned seq0;
 	if (off < 0)
 		return real(fd, iov, iovcnt, off);
-	if (!maybe_w(fd, &s, &seq0)) {
-		ssize_t r = real(fd, iov, iovcnt, off);
-		untracked_done(fd, s, seq0);
-		return r;
-	}
+	PASS_UNTRACKED(fd, real(fd, iov, iovcnt, off));
 	int saved = errno;
 	return ret(wt_write(fd, iov, iovcnt, off, 0, true), saved);
 }
@@ -510,15 +498,9 @@ static ssize_t pwritev2_common(ssize_t (*real)(int, const struct iovec *, int,
 			       off_t off, int flags)
 {
 	/* Flags we do not know and bad offsets get the kernel's answer. */
-	struct wt_slot *s;
-	unsigned seq0;
 	if (off < -1 || (flags & ~RWF_KNOWN))
 		return real(fd, iov, iovcnt, off, flags);
-	if (!maybe_w(fd, &s, &seq0)) {
-		ssize_t r = real(fd, iov, iovcnt, off, flags);
-		untracked_done(fd, s, seq0);
-		return r;
-	}
+	PASS_UNTRACKED(fd, real(fd, iov, iovcnt, off, flags));
 	int saved = errno;
 	return ret(wt_write(fd, iov, iovcnt, off, flags, off != -1), saved);
 }
