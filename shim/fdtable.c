@@ -235,9 +235,10 @@ static struct wt_file *file_get(int fd, const char *abspath,
 		return NULL;
 	if (!S_ISREG(stx.stx_mode))
 		return NULL;
-	struct stat st;
-	if (wt_fd_ident(fd, &st) < 0)
-		return NULL;
+	struct stat st = {
+		.st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor),
+		.st_ino = stx.stx_ino,
+	};
 
 	pthread_mutex_lock(&files_lock);
 	for (struct wt_file *f = buckets[bucket(st.st_dev, st.st_ino)]; f;
@@ -418,11 +419,11 @@ struct wt_file *wt_fd_get(int fd, int *oflags)
 	if (st == WT_FD_UNKNOWN) {
 		/* Another thread's open or dup2 meanwhile knows better. */
 		unsigned seq0 = atomic_load(&s->seq);
+		if (seq0 & 1)
+			return NULL;  /* closing or being replaced: the caller checks */
 		int fl = wt_real.fcntl(fd, F_GETFL);
 		if (fl < 0)
 			return NULL;  /* closed: the caller's libc call says EBADF */
-		if (seq0 & 1)
-			return NULL;  /* closing or being replaced: the caller checks */
 		classify(fd, NULL, fl & ~O_TRUNC, false, seq0);
 	}
 	pthread_mutex_t *l = &stripe[fd % STRIPES];
@@ -453,11 +454,15 @@ void wt_fd_change(int fd)
 /* Our own bumps in one change: close 4 (+ open 2), dup2 4, classify 2. */
 #define SEQ_ONE_CHANGE 8
 
-void wt_fd_raced(int fd, unsigned seq0)
+void wt_fd_raced(int fd, unsigned seq0, bool lockless)
 {
 	struct wt_slot *s = wt_slot(fd);
 	if (!s)
 		return;
+	if (lockless) {
+		wt_dirty_degrade("an fd number was closed or reused during a write through it");
+		return;
+	}
 	unsigned now = atomic_load(&s->seq);
 	for (int i = 0; (now & 1) && i < 1000; i++) {
 		sched_yield();

@@ -162,10 +162,7 @@ static inline bool maybe_w(int fd, struct wt_slot **sp, unsigned *seq0)
 static void raced(int fd, unsigned seq0)
 {
 	int e = errno;
-	if (lockless())
-		wt_dirty_degrade("an fd number was closed or reused during a write through it");
-	else
-		wt_fd_raced(fd, seq0);
+	wt_fd_raced(fd, seq0, lockless());
 	errno = e;
 }
 
@@ -175,9 +172,7 @@ static void raced(int fd, unsigned seq0)
  */
 static inline void untracked_done(int fd, struct wt_slot *s, unsigned seq0)
 {
-	if (s && __builtin_expect(
-		    atomic_load_explicit(&s->seq, memory_order_acquire) != seq0 ||
-		    (seq0 & 1), 0))
+	if (s && __builtin_expect(wt_slot_moved(s, seq0), 0))
 		raced(fd, seq0);
 }
 

@@ -81,8 +81,7 @@ int wt_sync(int fd, bool datasync)
 	}
 	struct stat st;
 	if (wt_fd_ident(fd, &st) == 0 && st.st_dev == f->key.dev &&
-	    st.st_ino == f->key.ino && !(seq0 & 1) &&
-	    atomic_load(&sl->seq) == seq0)
+	    st.st_ino == f->key.ino && !wt_slot_moved(sl, seq0))
 		wt_dirty_synced(&f->key, &f->dref, before);
 out:
 	wt_file_put(f);

@@ -368,8 +368,8 @@ done:
 	}
 out:
 	wt_file_put(f);
-	if (cached && sl && (atomic_load(&sl->seq) != seq0 || (seq0 & 1)))
-		wt_fd_raced(fd, seq0);
+	if (cached && sl && wt_slot_moved(sl, seq0))
+		wt_fd_raced(fd, seq0, false);
 	wt_depth--;
 	return r;
 }

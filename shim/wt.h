@@ -16,9 +16,9 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <sys/stat.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <pthread.h>
@@ -172,6 +172,13 @@ struct wt_slot {
 	struct wt_file *file;         /* guarded by the slot's stripe lock */
 };
 
+/* Whether what s names changed since seq0 was read from it, or was changing. */
+static inline bool wt_slot_moved(struct wt_slot *s, unsigned seq0)
+{
+	return (seq0 & 1) ||
+	       atomic_load_explicit(&s->seq, memory_order_acquire) != seq0;
+}
+
 void wt_fdtable_init(void);
 /* The slot of fd, or NULL if fd is out of range. */
 struct wt_slot *wt_slot(int fd);
@@ -204,9 +211,10 @@ void wt_fd_change(int fd);
 /*
  * A write through fd overlapped a change of what fd names (seq moved from
  * seq0): the file fd names now may hold unrecorded page-cache data, so its
- * next sync is made real; when that cannot be known, nothing is skipped.
+ * next sync is made real; when that cannot be known, or no lock may be
+ * taken (lockless), nothing is skipped any more.
  */
-void wt_fd_raced(int fd, unsigned seq0);
+void wt_fd_raced(int fd, unsigned seq0, bool lockless);
 /* Marks an fd as the shim's own; whether fd is still one of ours. */
 void wt_fd_mark(int fd);
 bool wt_fd_is_ours(int fd);
