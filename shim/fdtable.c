@@ -27,6 +27,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "probe.h"
@@ -304,8 +305,13 @@ static bool slot_set_if(int fd, int state, int oflags, struct wt_file *f,
 		wt_file_put(f);
 		return false;
 	}
-	atomic_fetch_add(&s->seq, 2);
+	unsigned seq = atomic_fetch_add(&s->seq, 2) + 2;
 	struct wt_file *old = s->file;
+	if (old) {
+		unsigned i = s->left_n++ % WT_SLOT_LEFT;
+		s->left[i].seq = seq;
+		s->left[i].key = old->key;
+	}
 	s->file = f;
 	s->oflags = oflags;
 	atomic_store(&s->state, state);
@@ -451,33 +457,95 @@ void wt_fd_change(int fd)
 		atomic_fetch_add(&s->seq, 1);
 }
 
-/* Our own bumps in one change: close 4 (+ open 2), dup2 4, classify 2. */
-#define SEQ_ONE_CHANGE 8
+void wt_fd_forget_lockless(int fd)
+{
+	struct wt_slot *s = wt_slot(fd);
+	if (s) {
+		unsigned seq = atomic_fetch_add(&s->seq, 2) + 2;
+		atomic_store(&s->left_unrecorded, seq);
+		atomic_store(&s->state, WT_FD_UNKNOWN);
+	}
+}
 
+/* Whether seq a came after b (wrapping). */
+static bool seq_after(unsigned a, unsigned b)
+{
+	return (int)(a - b) > 0;
+}
+
+static void raced_degrade(void)
+{
+	wt_dirty_degrade("an fd number changed during a write through it more often than is recorded");
+}
+
+/*
+ * The write reached a file the number named at some moment after seq0 was
+ * read: the one named then (which has left since, or names it still),
+ * one that came and left, or one named now (being classified, if unknown).
+ * Marks all of them, until the number holds still over one pass.
+ */
 void wt_fd_raced(int fd, unsigned seq0, bool lockless)
 {
 	struct wt_slot *s = wt_slot(fd);
 	if (!s)
 		return;
 	if (lockless) {
-		wt_dirty_degrade("an fd number was closed or reused during a write through it");
+		raced_degrade();
 		return;
 	}
-	unsigned now = atomic_load(&s->seq);
-	for (int i = 0; (now & 1) && i < 1000; i++) {
-		sched_yield();
-		now = atomic_load(&s->seq);
+	pthread_mutex_t *l = &stripe[fd % STRIPES];
+	/*
+	 * Read mid-change (odd), the change's own departure may be recorded
+	 * already, at seq0 at most and after the even value it began at.
+	 */
+	unsigned from = seq0 & 1 ? seq0 - 3 : seq0;
+	unsigned waits = 0;
+	for (int pass = 0; pass < 1000;) {
+		unsigned now = atomic_load(&s->seq);
+		if (now & 1) {
+			/* A close or dup2 onto it is in the kernel: up to ~5 s. */
+			if (++waits > 100 + 5000)
+				break;
+			if (waits <= 100)
+				sched_yield();
+			else
+				nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+			continue;
+		}
+		pass++;
+		struct wt_key keys[WT_SLOT_LEFT];
+		int nkeys = 0;
+		bool complete = !seq_after(atomic_load(&s->left_unrecorded), from);
+		pthread_mutex_lock(l);
+		unsigned n = s->left_n;
+		for (unsigned k = n > WT_SLOT_LEFT ? n - WT_SLOT_LEFT : 0; k < n; k++) {
+			unsigned i = k % WT_SLOT_LEFT;
+			if (seq_after(s->left[i].seq, from))
+				keys[nkeys++] = s->left[i].key;
+		}
+		if (n > WT_SLOT_LEFT &&
+		    seq_after(s->left[n % WT_SLOT_LEFT].seq, from))
+			complete = false;  /* older ones were overwritten */
+		pthread_mutex_unlock(l);
+		if (!complete) {
+			raced_degrade();
+			return;
+		}
+		for (int i = 0; i < nkeys; i++) {
+			struct wt_dref ref = { .slot = -1 };
+			wt_dirty_mark(&keys[i], &ref);
+		}
+		/* Named now, or classified now (then marked as never seen). */
+		struct wt_file *f = wt_fd_get(fd, NULL);
+		if (f) {
+			wt_dirty_mark(&f->key, &f->dref);
+			wt_file_put(f);
+		}
+		if (atomic_load(&s->seq) == now)
+			return;
+		from = now;
 	}
-	if ((now & 1) || now - seq0 > SEQ_ONE_CHANGE) {
-		/* A file that held the number in between is not known. */
-		wt_dirty_degrade("an fd number was closed or reused during a write through it");
-		return;
-	}
-	struct wt_file *f = wt_fd_get(fd, NULL);
-	if (f) {
-		wt_dirty_mark(&f->key, &f->dref);
-		wt_file_put(f);
-	}
+	raced_degrade();
 }
 
 void wt_fd_dup(int oldfd, int newfd)

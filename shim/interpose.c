@@ -217,11 +217,7 @@ static void forget(int fd)
 		wt_fd_forget(fd);
 		return;
 	}
-	struct wt_slot *s = wt_slot(fd);
-	if (s) {
-		atomic_fetch_add(&s->seq, 2);
-		atomic_store(&s->state, WT_FD_UNKNOWN);
-	}
+	wt_fd_forget_lockless(fd);
 }
 
 static int opened(int fd, int dirfd, const char *path, int flags)

@@ -160,6 +160,8 @@ struct wt_file {
 
 enum { WT_FD_UNKNOWN = 0, WT_FD_UNTRACKED = 1, WT_FD_TRACKED = 2 };
 
+#define WT_SLOT_LEFT 4
+
 struct wt_slot {
 	atomic_int state;             /* WT_FD_* */
 	/*
@@ -170,6 +172,15 @@ struct wt_slot {
 	atomic_uint seq;
 	int oflags;                   /* open flags seen at open/classify */
 	struct wt_file *file;         /* guarded by the slot's stripe lock */
+	/*
+	 * The last tracked files the number stopped naming, with seq after
+	 * the change: a write that overlapped changes may have reached any
+	 * of them (design 1b.2). Guarded by the stripe lock; left records
+	 * the seq of a change made where no lock may be taken.
+	 */
+	unsigned left_n;
+	atomic_uint left_unrecorded;
+	struct { unsigned seq; struct wt_key key; } left[WT_SLOT_LEFT];
 };
 
 /* Whether what s names changed since seq0 was read from it, or was changing. */
@@ -208,11 +219,13 @@ int wt_fd_ident(int fd, struct stat *st);
 void wt_fd_dup(int oldfd, int newfd);
 /* Around a close or dup2 onto fd: its seq is odd meanwhile. */
 void wt_fd_change(int fd);
+/* Where no lock may be taken: fd names something unknown from now on. */
+void wt_fd_forget_lockless(int fd);
 /*
  * A write through fd overlapped a change of what fd names (seq moved from
- * seq0): the file fd names now may hold unrecorded page-cache data, so its
- * next sync is made real; when that cannot be known, or no lock may be
- * taken (lockless), nothing is skipped any more.
+ * seq0): every tracked file fd named since may hold unrecorded page-cache
+ * data, so their next syncs are made real; when that cannot be known, or
+ * no lock may be taken (lockless), nothing is skipped any more.
  */
 void wt_fd_raced(int fd, unsigned seq0, bool lockless);
 /* Marks an fd as the shim's own; whether fd is still one of ours. */
