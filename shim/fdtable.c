@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -36,9 +35,16 @@
 #define STRIPES  16
 #define NBUCKETS 256
 #define MAXFDS   (1 << 20)
+#define CHUNK_SHIFT 10
+#define CHUNK    (1 << CHUNK_SHIFT)
 
-static struct wt_slot *slots;
-static int nslots;
+/*
+ * Slots come in chunks of CHUNK fds, mapped on first use: the memory (and,
+ * under vm.overcommit_memory = 2, the commit charge every fork copies)
+ * follows the fds a program uses, not the RLIMIT_NOFILE it may raise to.
+ */
+static _Atomic(struct wt_slot *) chunks[MAXFDS / CHUNK];
+static bool ready;
 static atomic_int high;                  /* highest fd recorded + 1 */
 static pthread_mutex_t stripe[STRIPES];
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -46,32 +52,37 @@ static struct wt_file *buckets[NBUCKETS];
 
 void wt_fdtable_init(void)
 {
-	struct rlimit rl;
-	long n = 65536;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
-	    (long)rl.rlim_max > n)
-		n = (long)rl.rlim_max;
-	if (n > MAXFDS)
-		n = MAXFDS;
-	void *p = mmap(NULL, (size_t)n * sizeof(struct wt_slot),
-		       PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) {
-		wt_log(WT_LOG_ERROR, "cannot map the fd table: %s", strerror(errno));
-		return;
-	}
 	for (int i = 0; i < STRIPES; i++)
 		pthread_mutex_init(&stripe[i], NULL);
-	slots = p;
-	nslots = (int)n;
+	ready = true;
+}
+
+/* Maps chunk i; mmap, so a signal handler or a vfork child may do it. */
+static struct wt_slot *chunk_make(unsigned i)
+{
+	struct wt_slot *c = mmap(NULL, CHUNK * sizeof(struct wt_slot),
+				 PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED)
+		return NULL;   /* as beyond the table: never skipped */
+	struct wt_slot *none = NULL;
+	if (!atomic_compare_exchange_strong(&chunks[i], &none, c)) {
+		munmap(c, CHUNK * sizeof(struct wt_slot));
+		c = none;  /* another thread's */
+	}
+	return c;
 }
 
 struct wt_slot *wt_slot(int fd)
 {
-	if (fd < 0 || fd >= nslots)
+	if (fd < 0 || fd >= MAXFDS || !ready)
 		return NULL;
-	return &slots[fd];
+	unsigned i = (unsigned)fd >> CHUNK_SHIFT;
+	struct wt_slot *c = atomic_load_explicit(&chunks[i],
+						 memory_order_acquire);
+	if (__builtin_expect(!c, 0) && !(c = chunk_make(i)))
+		return NULL;
+	return &c[fd & (CHUNK - 1)];
 }
 
 int wt_fd_high(void)
@@ -296,9 +307,13 @@ static struct wt_file *file_get(int fd, const char *abspath,
 static bool slot_set_if(int fd, int state, int oflags, struct wt_file *f,
 			unsigned expect)
 {
-	struct wt_slot *s = &slots[fd];
+	struct wt_slot *s = wt_slot(fd);
 	pthread_mutex_t *l = &stripe[fd % STRIPES];
 
+	if (!s) {
+		wt_file_put(f);
+		return false;
+	}
 	pthread_mutex_lock(l);
 	if (expect != SEQ_ANY && atomic_load(&s->seq) != expect) {
 		pthread_mutex_unlock(l);
@@ -409,7 +424,7 @@ static int classify(int fd, const char *abspath, int oflags, bool seen,
 
 int wt_fd_opened(int fd, const char *abspath, int oflags)
 {
-	if (!slots)
+	if (!ready)
 		return 0;
 	return classify(fd, abspath, oflags, true, SEQ_ANY);
 }

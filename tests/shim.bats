@@ -155,6 +155,45 @@ wal_loop() {
 	assert_equal "$(wt_seq "$T" "$u")" "mark dup write fsync*2 mark reuse mark dup2 write fsync*2"
 }
 
+@test "fd numbers far apart (3000, and the highest the hard limit allows) are followed like low ones: writethrough, the sync after it skipped" {
+	prefill 64k
+	local top=$(($(ulimit -Hn) - 1))
+	local s="open rw; fdatasync; dup2 3000; use 3000; pwrite 0 8k A; fdatasync; mark a
+		dup2 $top; use $top; pwrite 8k 8k B; fdatasync; pwrite 16k 8k C; pwrite 24k 8k D; fdatasync"
+	many() { ulimit -n "$(ulimit -Hn)" && "$@"; }
+	run many wt_trace "$s"
+	assert_success
+	assert_equal "$(wt_seq "$T" "$F")" "fdatasync odirect direct mark a direct*2 write fdatasync"
+	many ref "$s"
+	same_as_ref
+}
+
+@test "the fd table's memory follows the fds used, not RLIMIT_NOFILE (PostgreSQL gets a hard limit of 524288 from systemd)" {
+	prefill 64k
+	# Under vm.overcommit_memory = 2 every fork is charged for all of a
+	# private mapping. nofile.so makes getrlimit report a hard limit this
+	# machine may not grant.
+	vmsize() {
+		env LD_PRELOAD="$WT_BIN/nofile.so:$wt_preload" WT_FAKE_NOFILE_MAX="$1" \
+			WALTHROUGH_CONFIG="$C" WALTHROUGH_TABLE="$(wt_table)" \
+			"$W" "$F" "open rw; pwrite 0 8k A; fdatasync; print ready; sleep 3000" >"$D.out$1" &
+		local pid=$! kb
+		for _ in $(seq 200); do
+			grep -q ready "$D.out$1" && break
+			sleep 0.05
+		done
+		kb=$(awk '/^VmSize/ { print $2 }' "/proc/$pid/status")
+		wait "$pid"
+		echo "$kb"
+	}
+	local low high
+	low=$(vmsize 1024)
+	high=$(vmsize 1048576)
+	[[ -n $low && -n $high ]] || fail "no VmSize read"
+	echo "# VmSize: $low kB with a hard limit of 1024 fds, $high kB with 1048576" >&3
+	(( high - low < 1024 )) || fail "VmSize grew by $((high - low)) kB with the fd limit"
+}
+
 @test "a burst: 100 writes then one fdatasync: the sync is real, the data right" {
 	prefill 1m
 	local s='open rw; fdatasync; repeat 100 { pwrite i*8k 8k B%i }; fdatasync; fdatasync; seek 0; repeat 100 { write 100 C%i }; fdatasync'
