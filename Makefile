@@ -72,8 +72,8 @@ $(B)/tests/%.so: tests/preload/%.c
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WFLAGS) -fPIC -shared -o $@ $< -ldl -lpthread
 
-# Runs before the sanitizer runtime is ready: never instrumented.
-$(B)/tests/san-init.so: tests/preload/san-init.c
+# Run before the sanitizer runtime is ready: never instrumented.
+$(B)/tests/san-init.so $(B)/tests/nofile.so: $(B)/tests/%.so: tests/preload/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS) $(filter-out -fsanitize=%,$(CFLAGS)) $(WFLAGS) -fPIC -shared -o $@ $< -ldl

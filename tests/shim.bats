@@ -174,7 +174,7 @@ wal_loop() {
 	# private mapping. nofile.so makes getrlimit report a hard limit this
 	# machine may not grant.
 	vmsize() {
-		env LD_PRELOAD="$WT_BIN/nofile.so:$wt_preload" WT_FAKE_NOFILE_MAX="$1" \
+		env LD_PRELOAD="$wt_preload:$WT_BIN/nofile.so" WT_FAKE_NOFILE_MAX="$1" \
 			WALTHROUGH_CONFIG="$C" WALTHROUGH_TABLE="$(wt_table)" \
 			"$W" "$F" "open rw; pwrite 0 8k A; fdatasync; print ready; sleep 3000" >"$D.out$1" &
 		local pid=$! kb

@@ -2,39 +2,36 @@
 /*
  * nofile.so - test-only: getrlimit(RLIMIT_NOFILE) reports the hard limit
  * WT_FAKE_NOFILE_MAX, as on a server where systemd grants 524288, on a
- * machine where the tests may not raise their own. Only reads are faked;
- * setting a limit reaches libc unchanged (prlimit is not faked).
+ * machine where the tests may not raise their own. Only getrlimit and
+ * getrlimit64 are faked. They read the limit by a raw system call: a
+ * sanitizer runtime calls them before dlsym may be used.
  */
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-static void fake(struct rlimit *rl)
+static int get(int res, struct rlimit64 *rl)
 {
+	if (syscall(SYS_prlimit64, 0, res, NULL, rl) < 0)
+		return -1;
 	const char *v = getenv("WT_FAKE_NOFILE_MAX");
-	if (v && *v)
+	if (res == RLIMIT_NOFILE && v && *v)
 		rl->rlim_max = strtoull(v, NULL, 10);
-}
-
-int getrlimit(__rlimit_resource_t res, struct rlimit *rl)
-{
-	int (*real)(__rlimit_resource_t, struct rlimit *) =
-		(int (*)(__rlimit_resource_t, struct rlimit *))dlsym(RTLD_NEXT, "getrlimit");
-	int r = real(res, rl);
-	if (r == 0 && res == RLIMIT_NOFILE)
-		fake(rl);
-	return r;
+	return 0;
 }
 
 int getrlimit64(__rlimit_resource_t res, struct rlimit64 *rl)
 {
-	int (*real)(__rlimit_resource_t, struct rlimit64 *) =
-		(int (*)(__rlimit_resource_t, struct rlimit64 *))dlsym(RTLD_NEXT, "getrlimit64");
-	int r = real(res, rl);
-	if (r == 0 && res == RLIMIT_NOFILE) {
-		struct rlimit l = { rl->rlim_cur, rl->rlim_max };
-		fake(&l);
-		rl->rlim_max = l.rlim_max;
-	}
-	return r;
+	return get((int)res, rl);
+}
+
+int getrlimit(__rlimit_resource_t res, struct rlimit *rl)
+{
+	struct rlimit64 l;
+	if (get((int)res, &l) < 0)
+		return -1;
+	rl->rlim_cur = (rlim_t)l.rlim_cur;
+	rl->rlim_max = (rlim_t)l.rlim_max;
+	return 0;
 }
