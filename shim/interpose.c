@@ -536,16 +536,30 @@ EXPORT int sync_file_range(int fd, off_t off, off_t n, unsigned flags)
 
 /* ---- other writers: the next sync must be real (design 1b.1) ---------- */
 
-#define NOTE_AFTER(fd, call)                                  \
-	({                                                    \
-		__typeof__(call) r_ = (call);                 \
-		if (maybe(fd)) {                              \
-			int e_ = errno;                       \
-			wt_note_write(fd);                    \
-			errno = e_;                           \
-		}                                             \
-		r_;                                           \
+/*
+ * After CALL changed the file behind fd: mark it; and if the number changed
+ * meanwhile, every tracked file it named too (as for writes, design 1b.2).
+ */
+#define NOTE_AFTER(fd, call)                                            \
+	({                                                              \
+		struct wt_slot *s_ = on() ? wt_slot(fd) : NULL;         \
+		unsigned q_ = s_ ? atomic_load_explicit(&s_->seq,       \
+				memory_order_acquire) : 0;              \
+		__typeof__(call) r_ = (call);                           \
+		if (s_)                                                 \
+			noted(fd, s_, q_);                              \
+		r_;                                                     \
 	})
+
+static void noted(int fd, struct wt_slot *s, unsigned seq0)
+{
+	int e = errno;
+	if (atomic_load(&s->state) != WT_FD_UNTRACKED)
+		wt_note_write(fd);
+	if (wt_slot_moved(s, seq0))
+		raced(fd, seq0);
+	errno = e;
+}
 
 EXPORT int ftruncate(int fd, off_t len)
 {
@@ -655,28 +669,45 @@ EXPORT int truncate64(const char *path, off_t len)
 	return r;
 }
 
-static void mapping(int fd, int prot, int flags)
+/* A shared writable mapping writes behind our back: never skip. */
+static bool shared_writable(int fd, int prot, int flags)
 {
-	/* A shared writable mapping writes behind our back: never skip. */
-	if (fd >= 0 && (prot & PROT_WRITE) && (flags & MAP_SHARED) && maybe(fd)) {
-		int e = errno;
-		wt_note_unsafe(fd);
-		errno = e;
-	}
+	return fd >= 0 && (prot & PROT_WRITE) && (flags & MAP_SHARED) && on();
 }
+
+static void *mapped(void *r, int fd, struct wt_slot *s, unsigned seq0)
+{
+	int e = errno;
+	if (atomic_load(&s->state) != WT_FD_UNTRACKED)
+		wt_note_unsafe(fd);
+	/* Which file was mapped is not known: nothing is certain any more. */
+	if (wt_slot_moved(s, seq0))
+		wt_dirty_degrade("a file was mapped through an fd number that changed meanwhile");
+	errno = e;
+	return r;
+}
+
+#define MAP_NOTED(fd, prot, flags, call)                                 \
+	({                                                               \
+		struct wt_slot *s_ = shared_writable(fd, prot, flags) ?  \
+				     wt_slot(fd) : NULL;                 \
+		unsigned q_ = s_ ? atomic_load(&s_->seq) : 0;            \
+		void *r_ = (call);                                       \
+		s_ ? mapped(r_, fd, s_, q_) : r_;                        \
+	})
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t off)
 {
-	mapping(fd, prot, flags);
-	return REAL(mmap)(addr, len, prot, flags, fd, off);
+	return MAP_NOTED(fd, prot, flags,
+			 REAL(mmap)(addr, len, prot, flags, fd, off));
 }
 
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 		    off_t off)
 {
-	mapping(fd, prot, flags);
-	return REAL(mmap64)(addr, len, prot, flags, fd, off);
+	return MAP_NOTED(fd, prot, flags,
+			 REAL(mmap64)(addr, len, prot, flags, fd, off));
 }
 
 /* stdio writes through glibc's internal write, which we never see. */

@@ -145,6 +145,15 @@ delayed() {
 		use \$n; pwrite 4k 4k B; join; use \$x; dirty; fdatasync; dirty" "dirty 1 dirty 0 "
 }
 
+@test "sendfile through a number whose close is in the kernel reaches the closing file x: x's next sync is real" {
+	# ftruncate, fallocate, copy_file_range, splice and FICLONE take the
+	# same path as sendfile.
+	delayed "close:delay_enter=300000:when=1 sendfile:delay_exit=250000:when=1" "
+		open rw; save x; fdatasync; fdatasync; dup; save n
+		spawn { sleep 100; use \$n; close }
+		sleep 200; use \$n; seek 4k; sendfile $D.z 0 4k; join; use \$x; dirty; fdatasync; dirty" "dirty 16 dirty 0 "
+}
+
 @test "a burst write through a number that names five tracked files in turn meanwhile: more than is recorded, so nothing is skipped any more" {
 	delayed pwritev:delay_exit=400000:when=1 "
 		open rw; save x; open rw $D/y; save y; fdatasync
