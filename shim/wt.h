@@ -333,6 +333,10 @@ struct wt_real {
 	void *(*fdopen)(int, const char *);
 	void *(*freopen)(const char *, const char *, void *);
 	void *(*freopen64)(const char *, const char *, void *);
+	int (*aio_write)(void *);
+	int (*aio_write64)(void *);
+	int (*lio_listio)(int, void *const *, int, void *);
+	int (*lio_listio64)(int, void *const *, int, void *);
 };
 extern struct wt_real wt_real;
 void wt_resolve(void);

@@ -29,7 +29,8 @@
  *   fsync, fdatasync, sfr OFF LEN (sync_file_range, waiting),
  *   ftruncate LEN, fallocate OFF LEN, mmapwrite OFF LEN TAG (MAP_SHARED),
  *   copyrange SRC SRCOFF DSTOFF LEN, sendfile SRC SRCOFF LEN,
- *   splice OFF LEN TAG, fill OFF LEN TAG (until a write fails)
+ *   splice OFF LEN TAG, fill OFF LEN TAG (until a write fails),
+ *   aiowrite OFF LEN TAG, liowrite OFF LEN TAG (POSIX aio, waited for)
  * Checks: seek OFF, pos, size, read LEN TAG, verify OFF LEN TAG,
  *   records W N SIZE [EVERY] (whole records by write(), see --records),
  *   scribble N OFF LEN X Y [sync] (a thread rewrites the buffer meanwhile),
@@ -50,6 +51,7 @@
  * buffered lines; the I/O commands take buffers from mmap, not malloc, so
  * a child made by _Fork from a threaded parent can run them safely.
  */
+#include <aio.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -692,6 +694,26 @@ static int step(struct ctx *c, int cmd, int end)
 			DO(sendfile(c->cur, in, &so, (size_t)NUM(3)));
 		}
 		close(in);
+	} else if (!strcmp(n, "aiowrite") || !strcmp(n, "liowrite")) {
+		/* glibc's aio threads write by an internal call */
+		struct buf b = buf_pat(c, (size_t)NUM(2), ARG(3));
+		struct aiocb cb = {
+			.aio_fildes = c->cur, .aio_offset = NUM(1),
+			.aio_buf = b.p, .aio_nbytes = b.len,
+			.aio_lio_opcode = LIO_WRITE,
+		};
+		struct aiocb *list[1] = { &cb };
+		ssize_t q = n[0] == 'a' ? aio_write(&cb) :
+			    lio_listio(LIO_WAIT, list, 1, NULL);
+		if (q == 0) {
+			const struct aiocb *w[1] = { &cb };
+			while (aio_error(&cb) == EINPROGRESS)
+				aio_suspend(w, 1, NULL);
+			errno = aio_error(&cb);
+			q = aio_return(&cb);
+		}
+		DO(q);
+		buf_free(&b);
 	} else if (!strcmp(n, "splice")) {
 		/* splice OFF LEN TAG: LEN bytes of TAG through a pipe to OFF */
 		struct buf b = buf_pat(c, (size_t)NUM(2), ARG(3));
