@@ -314,6 +314,12 @@ static bool slot_set_if(int fd, int state, int oflags, struct wt_file *f,
 		wt_file_put(f);
 		return false;
 	}
+	/* stdout and stderr: stdio writes them by glibc's internal write. */
+	if (f && state == WT_FD_TRACKED && (fd == 1 || fd == 2)) {
+		wt_log(WT_LOG_INFO, "%s: at fd %d, where stdio writes unseen; its syncs are never skipped",
+		       f->path, fd);
+		wt_dirty_unsafe(&f->key, &f->dref);
+	}
 	pthread_mutex_lock(l);
 	if (expect != SEQ_ANY && atomic_load(&s->seq) != expect) {
 		pthread_mutex_unlock(l);

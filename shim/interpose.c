@@ -59,7 +59,8 @@ void wt_resolve(void)
 	R(posix_fallocate64); R(copy_file_range); R(sendfile);
 	R(sendfile64); R(splice); R(ioctl); R(mmap); R(mmap64); R(fopen);
 	R(fopen64); R(fdopen); R(freopen); R(freopen64); R(aio_write);
-	R(aio_write64); R(lio_listio); R(lio_listio64);
+	R(aio_write64); R(lio_listio); R(lio_listio64); R(vdprintf);
+	R(__vdprintf_chk);
 #undef R
 }
 
@@ -710,6 +711,36 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 {
 	return MAP_NOTED(fd, prot, flags,
 			 REAL(mmap64)(addr, len, prot, flags, fd, off));
+}
+
+/* dprintf writes through glibc's internal write, which we never see. */
+EXPORT int vdprintf(int fd, const char *fmt, va_list ap)
+{
+	return NOTE_AFTER(fd, REAL(vdprintf)(fd, fmt, ap));
+}
+
+EXPORT int dprintf(int fd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vdprintf(fd, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* The same, as _FORTIFY_SOURCE builds call them. */
+EXPORT int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
+{
+	return NOTE_AFTER(fd, REAL(__vdprintf_chk)(fd, flag, fmt, ap));
+}
+
+EXPORT int __dprintf_chk(int fd, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = __vdprintf_chk(fd, flag, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /*

@@ -337,6 +337,8 @@ struct wt_real {
 	int (*aio_write64)(void *);
 	int (*lio_listio)(int, void *const *, int, void *);
 	int (*lio_listio64)(int, void *const *, int, void *);
+	int (*vdprintf)(int, const char *, va_list);
+	int (*__vdprintf_chk)(int, int, const char *, va_list);
 };
 extern struct wt_real wt_real;
 void wt_resolve(void);

@@ -142,6 +142,28 @@ clean() {
 	same_as_ref
 }
 
+@test "hazard 1 (writes the shim does not see): dprintf: the next sync is real, nothing left dirty" {
+	prefill 64k
+	local s='open rw; fdatasync; fdatasync; mark d; seek 4k; dprintf 8k; fdatasync; dirty; fdatasync'
+	run wt_trace "$s"
+	assert_success
+	assert_line "dirty 0"
+	assert_equal "$(wt_seq "$T" "$F")" "fdatasync mark d write*2 fdatasync"
+	ref "$s"
+	same_as_ref
+}
+
+@test "hazard 1 (writes the shim does not see): a tracked file at fd 1, written by printf through stdout: no sync of it is skipped" {
+	prefill 64k
+	# wt-writer's own output goes to fd 1 too, after "mark" only
+	local s='open rw; fdatasync; fdatasync; dup2 1; use 1; fdatasync; fdatasync; mark out; stdout 8k; fdatasync; fdatasync'
+	run wt_trace "$s"
+	assert_success
+	assert_equal "$(wt_seq "$T" "$F")" "fdatasync*3 mark out write*2 fdatasync*2"
+	ref "$s"
+	same_as_ref
+}
+
 # ---- 2. stale fd numbers -------------------------------------------------
 
 @test "hazard 2 (stale fd numbers): fclose, then the number reused by a pipe: the file unchanged, the data in the pipe" {

@@ -30,7 +30,8 @@
  *   ftruncate LEN, fallocate OFF LEN, mmapwrite OFF LEN TAG (MAP_SHARED),
  *   copyrange SRC SRCOFF DSTOFF LEN, sendfile SRC SRCOFF LEN,
  *   splice OFF LEN TAG, fill OFF LEN TAG (until a write fails),
- *   aiowrite OFF LEN TAG, liowrite OFF LEN TAG (POSIX aio, waited for)
+ *   aiowrite OFF LEN TAG, liowrite OFF LEN TAG (POSIX aio, waited for),
+ *   dprintf LEN, stdout LEN (LEN '0's by dprintf, or printf + fflush)
  * Checks: seek OFF, pos, size, read LEN TAG, verify OFF LEN TAG,
  *   records W N SIZE [EVERY] (whole records by write(), see --records),
  *   scribble N OFF LEN X Y [sync] (a thread rewrites the buffer meanwhile),
@@ -790,6 +791,17 @@ static int step(struct ctx *c, int cmd, int end)
 		if (fwrite(b.p, 1, b.len, c->stream) != b.len)
 			die("fwrite: %s", strerror(errno));
 		buf_free(&b);
+	} else if (!strcmp(n, "dprintf") || !strcmp(n, "stdout")) {
+		/* dprintf LEN, stdout LEN: LEN '0' characters by glibc's
+		 * internal write (stdout: through the stream, flushed) */
+		int len = (int)NUM(1);
+		if (n[0] == 'd') {
+			DO(dprintf(c->cur, "%0*d", len, 0));
+		} else {
+			DO(printf("%0*d", len, 0));
+			if (fflush(stdout))
+				die("fflush(stdout): %s", strerror(errno));
+		}
 	} else if (!strcmp(n, "fflush")) {
 		DO(fflush(c->stream) == 0 ? 0 : -1);
 	} else if (!strcmp(n, "fclose")) {
