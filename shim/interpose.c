@@ -557,9 +557,11 @@ EXPORT int sync_file_range(int fd, off_t off, off_t n, unsigned flags)
 static void noted(int fd, struct wt_slot *s, unsigned seq0)
 {
 	int e = errno;
+	/* Before the note, whose classifying an unknown fd moves seq too. */
+	bool moved = wt_slot_moved(s, seq0);
 	if (atomic_load(&s->state) != WT_FD_UNTRACKED)
 		wt_note_write(fd);
-	if (wt_slot_moved(s, seq0))
+	if (moved)
 		raced(fd, seq0);
 	errno = e;
 }
@@ -681,10 +683,12 @@ static bool shared_writable(int fd, int prot, int flags)
 static void *mapped(void *r, int fd, struct wt_slot *s, unsigned seq0)
 {
 	int e = errno;
+	/* Before the note, whose classifying an unknown fd moves seq too. */
+	bool moved = wt_slot_moved(s, seq0);
 	if (atomic_load(&s->state) != WT_FD_UNTRACKED)
 		wt_note_unsafe(fd);
 	/* Which file was mapped is not known: nothing is certain any more. */
-	if (wt_slot_moved(s, seq0))
+	if (moved)
 		wt_dirty_degrade("a file was mapped through an fd number that changed meanwhile");
 	errno = e;
 	return r;

@@ -127,6 +127,16 @@ clean() {
 	assert_equal "$(wt_seq "$T" "$F")" "fdatasync mark map fdatasync odirect direct fdatasync*2"
 }
 
+@test "hazard 1: a shared mapping of an untracked file the library never saw opened (as PostgreSQL's shm_open segments): nothing falls back, tracked syncs are still skipped" {
+	prefill 64k "$F" "$D.z"
+	# After exec the fd is unknown: the mmap classifies it.
+	local s="open rw $D.z; exec { mmapwrite 0 8k M; open rw; fdatasync; fdatasync; mark done }"
+	run --separate-stderr wt_trace "$s"
+	assert_success
+	[[ $stderr != *"no fsync is skipped"* ]] || fail "fell back to skipping nothing: $stderr"
+	assert_equal "$(wt_seq "$T" "$F")" "fdatasync mark done"
+}
+
 @test "hazard 1 (writes the shim does not see): POSIX aio_write and lio_listio: no later sync of that file is skipped, nothing left dirty" {
 	local g=$D/g
 	prefill 64k "$F" "$g"
