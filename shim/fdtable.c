@@ -329,9 +329,12 @@ static bool slot_set_if(int fd, int state, int oflags, struct wt_file *f,
 	unsigned seq = atomic_fetch_add(&s->seq, 2) + 2;
 	struct wt_file *old = s->file;
 	if (old) {
-		unsigned i = s->left_n++ % WT_SLOT_LEFT;
+		unsigned i = s->left_next;
 		s->left[i].seq = seq;
 		s->left[i].key = old->key;
+		s->left_next = (i + 1) % WT_SLOT_LEFT;
+		if (s->left_used < WT_SLOT_LEFT)
+			s->left_used++;
 	}
 	s->file = f;
 	s->oflags = oflags;
@@ -538,15 +541,13 @@ void wt_fd_raced(int fd, unsigned seq0, bool lockless)
 		int nkeys = 0;
 		bool complete = !seq_after(atomic_load(&s->left_unrecorded), from);
 		pthread_mutex_lock(l);
-		unsigned n = s->left_n;
-		for (unsigned k = n > WT_SLOT_LEFT ? n - WT_SLOT_LEFT : 0; k < n; k++) {
-			unsigned i = k % WT_SLOT_LEFT;
+		for (unsigned i = 0; i < s->left_used; i++)
 			if (seq_after(s->left[i].seq, from))
 				keys[nkeys++] = s->left[i].key;
-		}
-		if (n > WT_SLOT_LEFT &&
-		    seq_after(s->left[n % WT_SLOT_LEFT].seq, from))
-			complete = false;  /* older ones were overwritten */
+		/* Full, and even the oldest kept left after: older ones were lost. */
+		if (s->left_used == WT_SLOT_LEFT &&
+		    seq_after(s->left[s->left_next].seq, from))
+			complete = false;
 		pthread_mutex_unlock(l);
 		if (!complete) {
 			raced_degrade();

@@ -178,7 +178,7 @@ struct wt_slot {
 	 * of them (design 1b.2). Guarded by the stripe lock; left records
 	 * the seq of a change made where no lock may be taken.
 	 */
-	unsigned left_n;
+	unsigned left_next, left_used;  /* ring position, entries kept */
 	atomic_uint left_unrecorded;
 	struct { unsigned seq; struct wt_key key; } left[WT_SLOT_LEFT];
 };

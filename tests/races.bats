@@ -154,6 +154,14 @@ delayed() {
 		sleep 200; use \$n; seek 4k; sendfile $D.z 0 4k; join; use \$x; dirty; fdatasync; dirty" "dirty 16 dirty 0 "
 }
 
+@test "a burst write through a number that names four tracked files in turn meanwhile: all are recorded, x's next sync is real, nothing falls back" {
+	delayed pwritev:delay_exit=400000:when=1 "
+		open rw; save x; open rw $D/y; save y; fdatasync
+		use \$x; dup; save n; fdatasync; pwrite 0 4k A
+		spawn { sleep 100; repeat 3 { use \$n; close; open rw $D/y } }
+		use \$n; pwrite 4k 4k B; join; use \$x; dirty; fdatasync; dirty" "dirty 1 dirty 0 "
+}
+
 @test "a burst write through a number that names five tracked files in turn meanwhile: more than is recorded, so nothing is skipped any more" {
 	delayed pwritev:delay_exit=400000:when=1 "
 		open rw; save x; open rw $D/y; save y; fdatasync
