@@ -102,6 +102,23 @@ static unsigned bucket(uint64_t dev, uint64_t ino)
 	return (unsigned)((dev * 31 + ino) % NBUCKETS);
 }
 
+/*
+ * File objects come from mmap, not malloc: a signal handler may open a
+ * tracked file (or first write through an fd never seen) while its thread
+ * is inside the allocator.
+ */
+static struct wt_file *file_alloc(size_t pathlen)
+{
+	void *p = mmap(NULL, sizeof(struct wt_file) + pathlen + 1,
+		       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void file_free(struct wt_file *f)
+{
+	munmap(f, sizeof(*f) + strlen(f->path) + 1);
+}
+
 static void file_ref(struct wt_file *f)
 {
 	pthread_mutex_lock(&files_lock);
@@ -128,7 +145,7 @@ void wt_file_put(struct wt_file *f)
 	if (f->direct_fd >= 0 && wt_fd_is_ours(f->direct_fd))
 		syscall(SYS_close, f->direct_fd);
 	pthread_mutex_destroy(&f->lock);
-	free(f);
+	file_free(f);
 }
 
 /*
@@ -262,7 +279,7 @@ static struct wt_file *file_get(int fd, const char *abspath,
 		}
 	}
 	size_t len = strlen(abspath);
-	struct wt_file *f = calloc(1, sizeof(*f) + len + 1);
+	struct wt_file *f = file_alloc(len);
 	if (!f) {
 		pthread_mutex_unlock(&files_lock);
 		return NULL;

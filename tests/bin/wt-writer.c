@@ -383,6 +383,7 @@ static int open_flags(const char *s)
 
 static struct buf sig_buf;
 static int sig_fd = -1;
+static char *sig_path;  /* kept: a late handler on another thread reads it */
 static off_t sig_off;
 static atomic_long sig_count, sig_errors;
 
@@ -390,9 +391,13 @@ static void on_alarm(int sig)
 {
 	(void)sig;
 	int e = errno;
-	if (pwrite(sig_fd, sig_buf.p, sig_buf.len, sig_off) != (ssize_t)sig_buf.len ||
-	    fdatasync(sig_fd) != 0)
+	int fd = sig_path ? open(sig_path, O_WRONLY) : sig_fd;
+	if (fd < 0 ||
+	    pwrite(fd, sig_buf.p, sig_buf.len, sig_off) != (ssize_t)sig_buf.len ||
+	    fdatasync(fd) != 0)
 		atomic_fetch_add(&sig_errors, 1);
+	if (sig_path && fd >= 0)
+		close(fd);
 	atomic_fetch_add(&sig_count, 1);
 	errno = e;
 }
@@ -891,9 +896,14 @@ static int step(struct ctx *c, int cmd, int end)
 		}
 		buf_free(&b);
 	} else if (!strcmp(n, "sigalrm")) {
-		/* sigalrm USEC OFF LEN TAG: a timer whose handler writes+syncs */
+		/*
+		 * sigalrm USEC OFF LEN TAG [PATH]: a timer whose handler writes
+		 * and syncs the current fd, or opens PATH, writes, syncs and
+		 * closes it
+		 */
 		sig_buf = buf_pat(c, (size_t)NUM(3), ARG(4));
 		sig_fd = c->cur;
+		sig_path = argc >= 5 ? strdup(ARG(5)) : NULL;
 		sig_off = NUM(2);
 		struct sigaction sa = { .sa_handler = on_alarm };
 		sa.sa_flags = SA_RESTART;
