@@ -540,28 +540,32 @@ EXPORT int sync_file_range(int fd, off_t off, off_t n, unsigned flags)
 /* ---- other writers: the next sync must be real (design 1b.1) ---------- */
 
 /*
- * After CALL changed the file behind fd: mark it; and if the number changed
- * meanwhile, every tracked file it named too (as for writes, design 1b.2).
+ * After CALL changed the file behind fd: mark it (unsafe: never skip its
+ * syncs again); if the number changed meanwhile, every tracked file it
+ * named too (as for writes, design 1b.2), or, unsafe, the whole table.
  */
-#define NOTE_AFTER(fd, call)                                            \
+#define NOTED(fd, unsafe, call)                                         \
 	({                                                              \
 		struct wt_slot *s_ = on() ? wt_slot(fd) : NULL;         \
 		unsigned q_ = s_ ? atomic_load_explicit(&s_->seq,       \
 				memory_order_acquire) : 0;              \
 		__typeof__(call) r_ = (call);                           \
 		if (s_)                                                 \
-			noted(fd, s_, q_);                              \
+			noted(fd, s_, q_, unsafe);                      \
 		r_;                                                     \
 	})
+#define NOTE_AFTER(fd, call) NOTED(fd, false, call)
 
-static void noted(int fd, struct wt_slot *s, unsigned seq0)
+static void noted(int fd, struct wt_slot *s, unsigned seq0, bool unsafe)
 {
 	int e = errno;
 	/* Before the note, whose classifying an unknown fd moves seq too. */
 	bool moved = wt_slot_moved(s, seq0);
 	if (atomic_load(&s->state) != WT_FD_UNTRACKED)
-		wt_note_write(fd);
-	if (moved)
+		unsafe ? wt_note_unsafe(fd) : wt_note_write(fd);
+	if (moved && unsafe)
+		wt_dirty_degrade("a file was mapped through an fd number that changed meanwhile");
+	else if (moved)
 		raced(fd, seq0);
 	errno = e;
 }
@@ -677,44 +681,23 @@ EXPORT int truncate64(const char *path, off_t len)
 /* A shared writable mapping writes behind our back: never skip. */
 static bool shared_writable(int fd, int prot, int flags)
 {
-	return fd >= 0 && (prot & PROT_WRITE) && (flags & MAP_SHARED) && on();
+	return fd >= 0 && (prot & PROT_WRITE) && (flags & MAP_SHARED);
 }
-
-static void *mapped(void *r, int fd, struct wt_slot *s, unsigned seq0)
-{
-	int e = errno;
-	/* Before the note, whose classifying an unknown fd moves seq too. */
-	bool moved = wt_slot_moved(s, seq0);
-	if (atomic_load(&s->state) != WT_FD_UNTRACKED)
-		wt_note_unsafe(fd);
-	/* Which file was mapped is not known: nothing is certain any more. */
-	if (moved)
-		wt_dirty_degrade("a file was mapped through an fd number that changed meanwhile");
-	errno = e;
-	return r;
-}
-
-#define MAP_NOTED(fd, prot, flags, call)                                 \
-	({                                                               \
-		struct wt_slot *s_ = shared_writable(fd, prot, flags) ?  \
-				     wt_slot(fd) : NULL;                 \
-		unsigned q_ = s_ ? atomic_load(&s_->seq) : 0;            \
-		void *r_ = (call);                                       \
-		s_ ? mapped(r_, fd, s_, q_) : r_;                        \
-	})
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t off)
 {
-	return MAP_NOTED(fd, prot, flags,
-			 REAL(mmap)(addr, len, prot, flags, fd, off));
+	if (!shared_writable(fd, prot, flags))
+		return REAL(mmap)(addr, len, prot, flags, fd, off);
+	return NOTED(fd, true, REAL(mmap)(addr, len, prot, flags, fd, off));
 }
 
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 		    off_t off)
 {
-	return MAP_NOTED(fd, prot, flags,
-			 REAL(mmap64)(addr, len, prot, flags, fd, off));
+	if (!shared_writable(fd, prot, flags))
+		return REAL(mmap64)(addr, len, prot, flags, fd, off);
+	return NOTED(fd, true, REAL(mmap64)(addr, len, prot, flags, fd, off));
 }
 
 /* dprintf writes through glibc's internal write, which we never see. */
