@@ -487,8 +487,12 @@ struct wt_file *wt_fd_get(int fd, int *oflags)
 void wt_fd_forget(int fd)
 {
 	struct wt_slot *s = wt_slot(fd);
-	if (s && (atomic_load(&s->state) != WT_FD_UNKNOWN || s->file))
+	if (!s)
+		return;
+	if (atomic_load(&s->state) != WT_FD_UNKNOWN || s->file)
 		slot_set(fd, WT_FD_UNKNOWN, 0, NULL);
+	else  /* never classified: what it named leaves unrecorded */
+		atomic_store(&s->left_unrecorded, atomic_fetch_add(&s->seq, 2) + 2);
 }
 
 void wt_fd_change(int fd)
@@ -556,7 +560,8 @@ void wt_fd_raced(int fd, unsigned seq0, bool lockless)
 		pass++;
 		struct wt_key keys[WT_SLOT_LEFT];
 		int nkeys = 0;
-		bool complete = !seq_after(atomic_load(&s->left_unrecorded), from);
+		unsigned lu = atomic_load(&s->left_unrecorded);  /* 0: never */
+		bool complete = !lu || !seq_after(lu, from);
 		pthread_mutex_lock(l);
 		for (unsigned i = 0; i < s->left_used; i++)
 			if (seq_after(s->left[i].seq, from))

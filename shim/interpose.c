@@ -563,6 +563,7 @@ static void noted(int fd, struct wt_slot *s, unsigned seq0, bool unsafe)
 	bool moved = wt_slot_moved(s, seq0);
 	if (atomic_load(&s->state) != WT_FD_UNTRACKED)
 		unsafe ? wt_note_unsafe(fd) : wt_note_write(fd);
+	/* Which file was mapped is not known: nothing is certain any more. */
 	if (moved && unsafe)
 		wt_dirty_degrade("a file was mapped through an fd number that changed meanwhile");
 	else if (moved)

@@ -105,6 +105,28 @@ static ssize_t degraded(int fd, const struct iovec *iov, int iovcnt,
 	return plain(fd, iov, iovcnt, off, rwf | RWF_DSYNC, positioned);
 }
 
+/*
+ * A number not classified (unknown) while a close or dup2 onto it is in
+ * flight: what it names may be a tracked file whose leaving nothing
+ * recorded, so a regular file is written RWF_DSYNC (design 1b.2).
+ */
+static ssize_t unknown(int fd, struct wt_slot *s, const struct iovec *iov,
+		       int iovcnt, off_t off, int rwf, bool positioned,
+		       bool *cached)
+{
+	struct stat st;
+	if (!s || atomic_load(&s->state) != WT_FD_UNKNOWN ||
+	    (rwf & (RWF_DSYNC | RWF_SYNC)) || wt_fd_ident(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return plain(fd, iov, iovcnt, off, rwf, positioned);
+	ssize_t r = plain(fd, iov, iovcnt, off, rwf | RWF_DSYNC, positioned);
+	/* Now a pipe or socket that refuses the flag: as libc would. */
+	if (r == -EOPNOTSUPP || r == -EINVAL)
+		return plain(fd, iov, iovcnt, off, rwf, positioned);
+	*cached = false;  /* durable wherever it landed */
+	return r;
+}
+
 static size_t iov_total(const struct iovec *iov, int iovcnt, bool *overflow)
 {
 	size_t t = 0;
@@ -277,7 +299,11 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 	struct wt_file *f = wt_fd_get(fd, &of);
 	struct stat st;
 
-	if (!f || wt_fd_ident(fd, &st) < 0) {
+	if (!f) {
+		r = unknown(fd, sl, iov, iovcnt, off, rwf, positioned, &cached);
+		goto out;
+	}
+	if (wt_fd_ident(fd, &st) < 0) {
 		r = plain(fd, iov, iovcnt, off, rwf, positioned);
 		goto out;
 	}
