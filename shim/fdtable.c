@@ -495,6 +495,20 @@ void wt_fd_forget(int fd)
 		atomic_store(&s->left_unrecorded, atomic_fetch_add(&s->seq, 2) + 2);
 }
 
+void wt_fd_forget_stale(int fd, struct wt_file *f)
+{
+	struct wt_slot *s = wt_slot(fd);
+	if (!s)
+		return;
+	pthread_mutex_t *l = &stripe[fd % STRIPES];
+	pthread_mutex_lock(l);
+	unsigned seq = atomic_load(&s->seq);
+	bool still = s->file == f;
+	pthread_mutex_unlock(l);
+	if (still)
+		slot_set_if(fd, WT_FD_UNKNOWN, 0, NULL, seq);
+}
+
 void wt_fd_change(int fd)
 {
 	struct wt_slot *s = wt_slot(fd);

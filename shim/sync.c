@@ -37,7 +37,7 @@ static struct wt_file *checked(int fd, bool count)
 	    st.st_ino != f->key.ino) {
 		if (count)
 			wt_stats_pass(f->rule, WT_PASS_FSTAT);
-		wt_fd_forget(fd);
+		wt_fd_forget_stale(fd, f);
 		wt_file_put(f);
 		return NULL;
 	}

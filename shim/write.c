@@ -309,7 +309,7 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 	}
 	if (st.st_dev != f->key.dev || st.st_ino != f->key.ino) {
 		/* A stale number, reused behind our back (design 1b.2). */
-		wt_fd_forget(fd);
+		wt_fd_forget_stale(fd, f);
 		r = plain(fd, iov, iovcnt, off, rwf, positioned);
 		goto out;
 	}

@@ -209,6 +209,11 @@ int wt_fd_opened(int fd, const char *abspath, int oflags);
 /* After a successful close/dup2 target/close_range: forget the slot. */
 void wt_fd_forget(int fd);
 /*
+ * fd no longer shows f's inode: forget the slot if it still holds f (a
+ * newer open or dup2 by another thread is left alone).
+ */
+void wt_fd_forget_stale(int fd, struct wt_file *f);
+/*
  * fstat without the times: st_dev, st_ino, st_mode (type) and st_size. A
  * stat that reads ctime makes the next write of the file take a fine-
  * grained timestamp (multigrain timestamps, Linux 6.13): on XFS a
