@@ -99,7 +99,8 @@ static ssize_t degraded(int fd, const struct iovec *iov, int iovcnt,
 	struct wt_slot *s = wt_slot(fd);
 	struct stat st;
 
-	if (!s || atomic_load(&s->state) != WT_FD_TRACKED ||
+	/* Unknown (never classified) may be tracked: as in unknown() below. */
+	if (!s || atomic_load(&s->state) == WT_FD_UNTRACKED ||
 	    wt_fd_ident(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return plain(fd, iov, iovcnt, off, rwf, positioned);
 	return plain(fd, iov, iovcnt, off, rwf | RWF_DSYNC, positioned);

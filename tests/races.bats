@@ -236,6 +236,17 @@ spawned() {
 	assert_equal "$(wt_events "$T" "$F" who | sed -n '1,/^mark back$/p' | tr '\n' ' ')" "fdatasync child dsync child dsync mark back "
 }
 
+@test "a vfork child writes through an fd its parent never classified (inherited across exec): durable when vfork returns, so the parent's skipped sync loses nothing" {
+	prefill 64k
+	# The parent syncs through another fd of the same file, already clean.
+	local s="open rw; exec { save n; open rw; save x; fdatasync; fdatasync; use \$n; vforkwrite 0 8k A; use \$x; fdatasync; dirty }"
+	run wt_trace "$s"
+	assert_success
+	assert_line "dirty 0"
+	ref "$s"
+	same_as_ref
+}
+
 # ---- 4. a set-user-ID program -------------------------------------------------
 
 @test "a set-user-ID program (AT_SECURE) that loads the library ignores WALTHROUGH_CONFIG and WALTHROUGH_TABLE*; the same program without AT_SECURE uses them" {
