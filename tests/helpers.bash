@@ -45,7 +45,7 @@ wt_ci() { [[ ${CI:-} == true || ${CI:-} == 1 ]]; }
 
 # requires NAME… - skips the test (fails it when CI=true) unless this
 # machine really has each of: root loopdev xfs ext4 tmpfs io_uring strace
-# postgres fuse. An unknown name always fails.
+# postgres fuse zram. An unknown name always fails.
 # bats 1.8 cannot skip from setup_file. There, `requires` records what is
 # missing and returns 1, and wt_setup (the default setup) then skips or
 # fails each test: write `requires … || return 0` in setup_file, and call
@@ -102,6 +102,8 @@ _wt_lacks() {
 		echo "needs PostgreSQL 15 ($WT_PGBIN/postgres and user postgres)" ;;
 	fuse) [[ -c /dev/fuse ]] && command -v fusermount3 >/dev/null && return 1
 		echo "needs FUSE (/dev/fuse and fusermount3)" ;;
+	zram) [[ $(id -u) == 0 && -w /sys/class/zram-control/hot_add ]] && command -v mkfs.xfs >/dev/null && return 1
+		echo "needs zram (root, /sys/class/zram-control/hot_add, mkfs.xfs)" ;;
 	*) echo unknown ;;
 	esac
 }
@@ -177,7 +179,7 @@ count_syscalls() {
 	'
 }
 
-# scratch_fs TYPE [SIZE_MB] - a scratch xfs/ext4/tmpfs for this test file,
+# scratch_fs TYPE [SIZE_MB] - a scratch xfs/ext4/zram/tmpfs for this test file,
 # made in setup_file (`scratch_fs xfs || return 0`, see requires). Exports
 # WT_SCRATCH = its mount point, and WT_SCRATCH_<TYPE> = that of the first
 # of its type. scratch_fs_cleanup (the default teardown_file) takes down
@@ -187,6 +189,7 @@ scratch_fs() {
 	case $type in
 	xfs | ext4) requires root loopdev "$type" || return ;; # see requires
 	tmpfs) requires root tmpfs || return ;;
+	zram) requires root zram xfs || return ;;
 	*) fail "scratch_fs: unknown type '$type'"; return 1 ;;
 	esac
 	local dir=$BATS_FILE_TMPDIR/scratch-$type n=1

@@ -54,12 +54,15 @@ up_down() {
 	dev=$output
 	if [[ $type == tmpfs ]]; then
 		assert_output tmpfs
+	elif [[ $type == zram ]]; then
+		assert_output --regexp '^/dev/zram[0-9]+$'
+		[[ $(cat "/sys/block/${dev#/dev/}/queue/write_cache") == "write through" ]]
 	else
 		assert_output --regexp '^/dev/loop[0-9]+$'
 		losetup -n -O BACK-FILE "$dev" | grep -qF "$WT_SCRATCH_DIR/"
 	fi
 	run -0 findmnt -n -r -o SOURCE,FSTYPE --mountpoint "$m"
-	assert_output "$dev $type"
+	assert_output "$dev ${type/zram/xfs}"
 	echo data >"$m/f"
 	sync "$m/f"
 	# Twice is fine and changes nothing.
@@ -72,6 +75,7 @@ up_down() {
 	[[ $(loops_left) == 0 ]] || fail "loop device left: $(losetup -l)"
 	run -0 find "$WT_SCRATCH_DIR" -name '*.img' -o -name '*.state'
 	assert_output ''
+	[[ $type != zram || ! -e /sys/block/${dev#/dev/} ]] || fail "$dev left"
 	run -0 "$WT_SCRATCHFS" down "$m"
 }
 
@@ -87,6 +91,11 @@ up_down() {
 @test "scratchfs: ext4 up and down, nothing left behind" {
 	requires root loopdev ext4
 	up_down ext4 64
+}
+
+@test "scratchfs: zram (XFS on a write-through zram device) up and down, the device removed" {
+	requires root zram xfs
+	up_down zram 300
 }
 
 @test "scratchfs: tmpfs up and down" {
@@ -335,7 +344,7 @@ up_down() {
 }
 
 @test "requires: everything the suites need is on this machine" {
-	requires root loopdev xfs ext4 tmpfs io_uring strace postgres fuse
+	requires root loopdev xfs ext4 tmpfs io_uring strace postgres fuse zram
 }
 
 @test "helpers: a build-san tree preloads the ASan runtime first" {
