@@ -38,7 +38,7 @@
 #include "wt.h"
 
 #define TABLE_MAGIC   0x31306c6274647477ULL  /* "wtdtbl01" */
-#define TABLE_VERSION 1
+#define TABLE_VERSION 2
 #define TABLE_DEFAULT 16384
 #define TABLE_MAXENT  (1u << 20)
 #define PROBE         32
@@ -46,16 +46,22 @@
 #define F_POISONED 1u
 #define F_UNSAFE   2u
 
+/* hdr->degraded */
+#define D_SKIP  1u                            /* nothing is skipped */
+#define D_SPLIT 2u                            /* nor any write deferred */
+
 struct table_hdr {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t entries;
 	uint64_t size;
 	uint32_t uid;
-	_Atomic uint32_t degraded;            /* sticky: nothing is skipped */
+	_Atomic uint32_t degraded;            /* sticky D_* */
 	_Atomic uint64_t epoch;
 	pthread_mutex_t mutex;                /* robust, process-shared */
-	char pad[256 - 40 - sizeof(pthread_mutex_t)];
+	uint64_t config_fp;                   /* how its holders classify files */
+	char config[128];                     /* the creator's config file */
+	char pad[256 - 40 - sizeof(pthread_mutex_t) - 8 - 128];
 };
 _Static_assert(sizeof(struct table_hdr) == 256, "table header");
 
@@ -77,6 +83,15 @@ static uint32_t nent;
 static uint64_t my_epoch;
 static int lock_fd = -1;                  /* holds our shared flock */
 static atomic_bool lock_lost;
+static atomic_bool left;                  /* the euid changed: skip nothing */
+/*
+ * The table's directory, holding an OFD read lock on one byte named after
+ * the table: it outlives the table file, so a process that finds the name
+ * gone or replaced still meets the holders of the old one (design 1b.14).
+ */
+static int dir_fd = -1;
+static off_t dir_byte;
+static char table_path[WT_PATH_MAX];
 
 bool wt_dirty_available(void)
 {
@@ -228,6 +243,19 @@ void wt_dirty_degrade(const char *why)
 		degrade(why);
 }
 
+bool wt_dirty_can_defer(void)
+{
+	return hdr && !(atomic_load(&hdr->degraded) & D_SPLIT) &&
+	       !atomic_load(&left) && !atomic_load(&lock_lost) &&
+	       atomic_load(&hdr->epoch) == my_epoch;
+}
+
+void wt_dirty_leave(void)
+{
+	if (!atomic_exchange(&left, true))
+		wt_log(WT_LOG_INFO, "the effective uid changes: from now on every write is durable and no fsync is skipped");
+}
+
 int32_t wt_dirty_write_begin(const struct wt_key *key, struct wt_dref *ref)
 {
 	if (!hdr)
@@ -288,7 +316,7 @@ void wt_dirty_unsafe(const struct wt_key *key, struct wt_dref *ref)
 
 int wt_dirty_check(const struct wt_key *key, struct wt_dref *ref)
 {
-	if (!hdr || atomic_load(&hdr->degraded) ||
+	if (!hdr || atomic_load(&hdr->degraded) || atomic_load(&left) ||
 	    atomic_load(&hdr->epoch) != my_epoch || atomic_load(&lock_lost))
 		return WT_PASS_NOTABLE;
 	/*
@@ -323,34 +351,150 @@ int wt_dirty_check(const struct wt_key *key, struct wt_dref *ref)
 	return why;
 }
 
-uint64_t wt_dirty_sync_begin(const struct wt_key *key, struct wt_dref *ref)
+uint64_t wt_dirty_sync_begin(const struct wt_key *key, struct wt_dref *ref,
+			     struct wt_dref *at)
 {
+	at->slot = -1;
 	if (!hdr || key->birth == 0)
 		return 0;
 	table_lock();
 	int32_t s = find_or_insert_locked(key, ref);
-	uint64_t d = s >= 0 ? atomic_load(&ent[s].dirty) : 0;
+	uint64_t d = 0;
+	if (s >= 0) {
+		d = atomic_load(&ent[s].dirty);
+		at->slot = s;
+		at->gen = atomic_load(&ent[s].gen);
+	}
 	table_unlock();
 	return d;
 }
 
-void wt_dirty_synced(const struct wt_key *key, struct wt_dref *ref,
+void wt_dirty_synced(const struct wt_key *key, const struct wt_dref *at,
 		     uint64_t before)
 {
-	if (!hdr || key->birth == 0 || atomic_load(&hdr->epoch) != my_epoch)
+	if (!hdr || key->birth == 0 || at->slot < 0 ||
+	    atomic_load(&hdr->epoch) != my_epoch)
 		return;
 	table_lock();
-	/* Only the entry the sync began on: a re-inserted one starts unknown. */
-	int32_t s = find(key, ref);
-	if (s >= 0) {
-		struct table_ent *e = &ent[s];
-		if (atomic_load(&e->clean) < before + 1)
-			atomic_store(&e->clean, before + 1);
-	}
+	/*
+	 * Only the entry the sync began on: one evicted and inserted again
+	 * meanwhile (a new generation) starts unknown, and its dirty count is
+	 * not the one read before the sync.
+	 */
+	struct table_ent *e = &ent[at->slot];
+	if (atomic_load(&e->gen) == at->gen && key_eq(e, key) &&
+	    atomic_load(&e->clean) < before + 1)
+		atomic_store(&e->clean, before + 1);
 	table_unlock();
 }
 
-/* Returns 0 or -errno. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* How this process classifies files: every holder of a table must agree. */
+static uint64_t config_fp(void)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (unsigned i = 0; i < wt.cfg.nrules; i++) {
+		const struct wt_rule *r = &wt.cfg.rules[i];
+		unsigned char m = (unsigned char)r->mode;
+		h = fnv(h, r->glob, strlen(r->glob) + 1);
+		h = fnv(h, &m, 1);
+	}
+	return h | 1;
+}
+
+static int presence(int cmd, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET,
+			    .l_start = dir_byte, .l_len = 1 };
+	if (syscall(SYS_fcntl, dir_fd, cmd, &fl) < 0)
+		return -errno;
+	return cmd == F_OFD_GETLK ? fl.l_type != F_UNLCK : 0;
+}
+
+/*
+ * The holders of a table of this name that was removed or replaced: found
+ * through /proc, their table is marked so that they skip nothing more.
+ * Returns how many were reached.
+ */
+static unsigned degrade_old(const char *path, const struct stat *mine)
+{
+	char deleted[WT_PATH_MAX + 16];
+	snprintf(deleted, sizeof(deleted), "%s (deleted)", path);
+	unsigned reached = 0;
+	int proc = (int)syscall(SYS_openat, AT_FDCWD, "/proc",
+				O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (proc < 0)
+		return 0;
+	char buf[4096];
+	long n;
+	while ((n = syscall(SYS_getdents64, proc, buf, sizeof(buf))) > 0) {
+		for (long at = 0; at < n;) {
+			struct { uint64_t ino; int64_t off; unsigned short len;
+				 unsigned char type; char name[]; } *d =
+				(void *)(buf + at);
+			at += d->len;
+			if (d->name[0] < '0' || d->name[0] > '9')
+				continue;
+			char fddir[64];
+			snprintf(fddir, sizeof(fddir), "/proc/%s/fd", d->name);
+			int fds = (int)syscall(SYS_openat, AT_FDCWD, fddir,
+					       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fds < 0)
+				continue;
+			char fbuf[4096];
+			long m;
+			while ((m = syscall(SYS_getdents64, fds, fbuf, sizeof(fbuf))) > 0) {
+				for (long k = 0; k < m;) {
+					typeof(d) e = (void *)(fbuf + k);
+					k += e->len;
+					char link[WT_PATH_MAX + 16];
+					long l = syscall(SYS_readlinkat, fds, e->name, link,
+							 sizeof(link) - 1);
+					if (l <= 0)
+						continue;
+					link[l] = 0;
+					if (strcmp(link, path) && strcmp(link, deleted))
+						continue;
+					int t = (int)syscall(SYS_openat, fds, e->name,
+							     O_RDWR | O_CLOEXEC);
+					struct stat st;
+					if (t < 0)
+						continue;
+					if (fstat(t, &st) == 0 && S_ISREG(st.st_mode) &&
+					    st.st_uid == geteuid() &&
+					    (st.st_ino != mine->st_ino ||
+					     st.st_dev != mine->st_dev) &&
+					    (size_t)st.st_size >= sizeof(struct table_hdr)) {
+						struct table_hdr *h = wt_real.mmap(
+							NULL, sizeof(*h), PROT_READ | PROT_WRITE,
+							MAP_SHARED, t, 0);
+						if (h != MAP_FAILED) {
+							if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) ==
+							    TABLE_MAGIC) {
+								atomic_fetch_or(&h->degraded, D_SKIP);
+								reached++;
+							}
+							syscall(SYS_munmap, h, sizeof(*h));
+						}
+					}
+					syscall(SYS_close, t);
+				}
+			}
+			syscall(SYS_close, fds);
+		}
+	}
+	syscall(SYS_close, proc);
+	return reached;
+}
+
+/* Returns 0, -EAGAIN (the path changed meanwhile: try again) or -errno. */
 static int table_open(const char *path, uint32_t want)
 {
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
@@ -359,6 +503,8 @@ static int table_open(const char *path, uint32_t want)
 		return -errno;
 
 	int err = 0;
+	void *map = MAP_FAILED;
+	size_t size = 0;
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		err = -errno;
@@ -371,8 +517,7 @@ static int table_open(const char *path, uint32_t want)
 	}
 
 	bool creator = flock(fd, LOCK_EX | LOCK_NB) == 0;
-	size_t size = sizeof(struct table_hdr) +
-		      (size_t)want * sizeof(struct table_ent);
+	size = sizeof(struct table_hdr) + (size_t)want * sizeof(struct table_ent);
 	if (creator) {
 		if ((size_t)st.st_size < size && ftruncate(fd, (off_t)size) < 0) {
 			err = -errno;
@@ -390,13 +535,19 @@ static int table_open(const char *path, uint32_t want)
 		goto out;
 	}
 
-	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	map = wt_real.mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		err = -errno;
 		goto out;
 	}
 	struct table_hdr *h = map;
 
+	/* Holders of a table of this name that is not this file? */
+	int others = creator ? presence(F_OFD_GETLK, F_WRLCK) : 0;
+	if (others < 0) {
+		err = others;
+		goto out;
+	}
 	if (creator) {
 		/* Only holder: a new epoch, every entry unknown. */
 		memset(map, 0, size);
@@ -412,13 +563,25 @@ static int table_open(const char *path, uint32_t want)
 		h->entries = want;
 		h->size = size;
 		h->uid = geteuid();
+		h->config_fp = config_fp();
+		snprintf(h->config, sizeof(h->config), "%s", wt.cfg.file);
+		if (others) {
+			/*
+			 * The old table's holders cannot see this one, nor it
+			 * theirs: neither group skips a sync, and this one
+			 * defers no write (design 1b.14).
+			 */
+			atomic_store(&h->degraded, D_SKIP | D_SPLIT);
+			unsigned n = degrade_old(path, &st);
+			wt_log(WT_LOG_WARN, "dirty table %s was removed or replaced while processes still use the old one (%u reached): no fsync is skipped, and every write is made durable, until all of them and all processes starting now have exited",
+			       path, n);
+		}
 		atomic_store(&h->epoch, ((uint64_t)ts.tv_sec << 30) ^
 					(uint64_t)ts.tv_nsec ^
 					((uint64_t)getpid() << 48));
 		__atomic_store_n(&h->magic, TABLE_MAGIC, __ATOMIC_RELEASE);
 		if (flock(fd, LOCK_SH) < 0) {
 			err = -errno;
-			munmap(map, size);
 			goto out;
 		}
 	} else if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != TABLE_MAGIC ||
@@ -427,9 +590,24 @@ static int table_open(const char *path, uint32_t want)
 		   h->entries > TABLE_MAXENT ||
 		   sizeof(struct table_hdr) +
 		   (size_t)h->entries * sizeof(struct table_ent) > size) {
-		munmap(map, size);
 		err = -EPROTO;
 		goto out;
+	}
+
+	/* Present, then still the file at PATH: else a newer one is there. */
+	struct stat now;
+	if (presence(F_OFD_SETLK, F_RDLCK) < 0 ||
+	    syscall(SYS_newfstatat, AT_FDCWD, path, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+		presence(F_OFD_SETLK, F_UNLCK);
+		err = -EAGAIN;
+		goto out;
+	}
+
+	if (!creator && h->config_fp != config_fp()) {
+		atomic_fetch_or(&h->degraded, D_SKIP);
+		wt_log(WT_LOG_WARN, "dirty table %s is shared by programs whose configs classify files differently (%.128s and %s): no fsync is skipped until every process using it has exited",
+		       path, h->config, wt.cfg.file);
 	}
 
 	hdr = h;
@@ -440,8 +618,32 @@ static int table_open(const char *path, uint32_t want)
 	wt_fd_mark(fd);
 	return 0;          /* fd stays open: it holds our shared lock */
 out:
+	if (map != MAP_FAILED)
+		syscall(SYS_munmap, map, size);
 	syscall(SYS_close, fd);
 	return err;
+}
+
+/* The table's directory and the byte named after it; 0 or -errno. */
+static int dir_open(const char *path)
+{
+	char dir[WT_PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	const char *base = path;
+	if (!slash) {
+		strcpy(dir, ".");
+	} else {
+		base = path + (slash - dir) + 1;
+		slash[slash == dir] = 0;
+	}
+	dir_fd = (int)syscall(SYS_openat, AT_FDCWD, dir,
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return -errno;
+	wt_fd_mark(dir_fd);
+	dir_byte = (off_t)(fnv(0xcbf29ce484222325ULL, base, strlen(base)) >> 2);
+	return 0;
 }
 
 void wt_dirty_init(void)
@@ -464,11 +666,20 @@ void wt_dirty_init(void)
 		else
 			want = (uint32_t)v;
 	}
-	int r = table_open(path, want);
+	snprintf(table_path, sizeof(table_path), "%s", path);
+	int r = dir_open(path);
+	for (int tries = 0; r == 0 && tries < 5; tries++)
+		if ((r = table_open(path, want)) != -EAGAIN)
+			break;
+	if (r < 0 && dir_fd >= 0) {
+		syscall(SYS_close, dir_fd);
+		dir_fd = -1;
+	}
 	if (r < 0)
 		wt_log(WT_LOG_WARN, "dirty table %s unusable (%s): no fsync will be skipped",
 		       path, r == -EPROTO ? "of another version or corrupt" :
 		       r == -EPERM ? "not a private file of this user" :
+		       r == -EAGAIN ? "replaced again and again while opening it" :
 		       strerror(-r));
 	else
 		wt_log(WT_LOG_DEBUG, "dirty table %s: %u entries", path, nent);

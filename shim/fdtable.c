@@ -212,6 +212,8 @@ static unsigned blockdev_atomic_max(int fd, dev_t dev)
 static int atomic_decide(struct wt_file *f, int fd, const struct wt_rule *rule)
 {
 	unsigned u = rule->atomic_unit;
+	if (rule->mode == WT_MODE_PASSTHROUGH)
+		return 0;            /* never written by the library */
 	if (rule->atomic != WT_ATOMIC_OFF && f->aw_max)
 		f->hw_atomic_max = blockdev_atomic_max(fd, (dev_t)f->key.dev);
 	bool fs = f->dio_align && f->aw_max && f->aw_min <= u &&
@@ -393,7 +395,11 @@ static int classify(int fd, const char *abspath, int oflags, bool seen,
 	const struct wt_rule *rule = (oflags & O_PATH) ? NULL :
 				     rule_for(fd, abspath);
 
-	if (!rule || rule->mode == WT_MODE_PASSTHROUGH) {
+	/*
+	 * Passthrough files are tracked too, their writes recorded: renamed
+	 * under a tracking rule, they are that rule's files (design 1b.14).
+	 */
+	if (!rule) {
 		if (s)
 			slot_set_if(fd, WT_FD_UNTRACKED, oflags, NULL, expect);
 		return 0;
@@ -604,6 +610,17 @@ void wt_fd_raced(int fd, unsigned seq0, bool lockless)
 		from = now;
 	}
 	raced_degrade();
+}
+
+void wt_fd_reclassify_untracked(void)
+{
+	int hi = wt_fd_high();
+	for (int fd = 0; fd < hi; fd++) {
+		struct wt_slot *s = wt_slot(fd);
+		if (s && atomic_load(&s->state) == WT_FD_UNTRACKED)
+			slot_set_if(fd, WT_FD_UNKNOWN, 0, NULL,
+				    atomic_load(&s->seq) & ~1u);
+	}
 }
 
 void wt_fd_dup(int oldfd, int newfd)

@@ -71,7 +71,8 @@ int wt_sync(int fd, bool datasync)
 	/* Did the number name f for the whole call? (design 1b.2) */
 	struct wt_slot *sl = wt_slot(fd);
 	unsigned seq0 = sl ? atomic_load(&sl->seq) : 1;
-	uint64_t before = wt_dirty_sync_begin(&f->key, &f->dref);
+	struct wt_dref at;
+	uint64_t before = wt_dirty_sync_begin(&f->key, &f->dref, &at);
 	r = real_sync(fd, datasync);
 	if (r < 0) {
 		wt_stats_error(f->rule, -r);
@@ -82,7 +83,7 @@ int wt_sync(int fd, bool datasync)
 	struct stat st;
 	if (wt_fd_ident(fd, &st) == 0 && st.st_dev == f->key.dev &&
 	    st.st_ino == f->key.ino && !wt_slot_moved(sl, seq0))
-		wt_dirty_synced(&f->key, &f->dref, before);
+		wt_dirty_synced(&f->key, &at, before);
 out:
 	wt_file_put(f);
 	wt_depth--;
@@ -132,6 +133,30 @@ void wt_note_write(int fd)
 	if (f)
 		wt_dirty_mark(&f->key, &f->dref);
 	wt_file_put(f);
+}
+
+/*
+ * Raised before a call that changes the file and lowered after, as pending
+ * is for a write (design 1.3): a process killed in between leaves pending
+ * up, so no later sync of the inode is skipped. unsafe: never skip again.
+ */
+void wt_change_begin(int fd, struct wt_change *c, bool unsafe)
+{
+	c->f = note_get(fd);
+	c->tok = -1;
+	if (!c->f)
+		return;
+	if (unsafe)
+		wt_dirty_unsafe(&c->f->key, &c->f->dref);
+	else
+		c->tok = wt_dirty_write_begin(&c->f->key, &c->f->dref);
+}
+
+void wt_change_end(struct wt_change *c)
+{
+	wt_dirty_write_end(c->tok, false);
+	wt_file_put(c->f);
+	c->f = NULL;
 }
 
 void wt_note_unsafe(int fd)

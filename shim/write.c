@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -65,6 +66,39 @@ static void *bounce_get(size_t len)
 		pthread_setspecific(bounce_key, bounce);
 	}
 	return bounce;
+}
+
+/* Page-cache writes of tracked files in flight (wt_uid_leave). */
+static atomic_int bursts;
+
+void wt_uid_leave(void)
+{
+	wt_dirty_leave();
+	/* A burst that began before deferring ended is waited for... */
+	for (unsigned i = 0; atomic_load(&bursts) > 0; i++) {
+		if (i > 200000) {
+			wt_dirty_degrade("a page-cache write did not end while the uid changed");
+			break;
+		}
+		sched_yield();
+	}
+	/* ...and everything written to the page cache is made durable. */
+	int hi = wt_fd_high();
+	wt_depth++;
+	for (int fd = 0; fd < hi; fd++) {
+		struct wt_slot *s = wt_slot(fd);
+		if (!s || atomic_load(&s->state) != WT_FD_TRACKED)
+			continue;
+		struct wt_file *f = wt_fd_get(fd, NULL);
+		if (f && atomic_exchange(&f->writes_since_sync, 0) > 0 &&
+		    wt_real.fdatasync(fd) < 0 && errno != EBADF) {
+			wt_log(WT_LOG_ERROR, "%s: fdatasync before the uid change failed: %s",
+			       f->path, strerror(errno));
+			wt_dirty_poison(&f->key, &f->dref);
+		}
+		wt_file_put(f);
+	}
+	wt_depth--;
 }
 
 /* Errors that mean no byte reached the file: the inode is not at risk. */
@@ -333,6 +367,13 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 		r = -EOPNOTSUPP;
 		goto out;
 	}
+	if (f->rule->mode == WT_MODE_PASSTHROUGH) {
+		/* Page cache as without the library, recorded (design 1b.14). */
+		int32_t tok = wt_dirty_write_begin(&f->key, &f->dref);
+		r = plain(fd, iov, iovcnt, off, rwf, positioned);
+		wt_dirty_write_end(tok, r < 0 && !caller_error((int)-r));
+		goto out;
+	}
 	if (f->rule->mode == WT_MODE_ATOMIC) {
 		fl = fl < 0 ? wt_real.fcntl(fd, F_GETFL) : fl;
 		r = fl < 0 ? -errno : atomic_only(f, fd, iov, iovcnt, off, rwf,
@@ -344,12 +385,21 @@ ssize_t wt_write(int fd, const struct iovec *iov, int iovcnt, off_t off,
 	unsigned n = atomic_fetch_add(&f->writes_since_sync, 1) + 1;
 
 	if (!odsync && n > f->rule->writethrough_writes) {
-		/* A burst: page cache, recorded before we return (1.1). */
-		int32_t tok = wt_dirty_write_begin(&f->key, &f->dref);
-		r = plain(fd, iov, iovcnt, off, rwf, positioned);
-		wt_dirty_write_end(tok, r < 0 && !caller_error((int)-r));
-		wt_stats_add(f->rule, WT_C_BURST, 1);
-		goto done;
+		/*
+		 * A burst: page cache, recorded before we return (1.1). Counted
+		 * in flight first, so that wt_uid_leave() either sees it or it
+		 * sees that deferring ended.
+		 */
+		atomic_fetch_add(&bursts, 1);
+		if (wt_dirty_can_defer()) {
+			int32_t tok = wt_dirty_write_begin(&f->key, &f->dref);
+			r = plain(fd, iov, iovcnt, off, rwf, positioned);
+			wt_dirty_write_end(tok, r < 0 && !caller_error((int)-r));
+			atomic_fetch_sub(&bursts, 1);
+			wt_stats_add(f->rule, WT_C_BURST, 1);
+			goto done;
+		}
+		atomic_fetch_sub(&bursts, 1);
 	}
 	cached = false; /* from here on every write is DSYNC or direct */
 	uint64_t t0 = wt_stats_clock();

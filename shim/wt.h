@@ -125,14 +125,25 @@ void wt_dirty_unsafe(const struct wt_key *key, struct wt_dref *ref);
 /* Lock-free: stop skipping anything for the table's life. */
 void wt_dirty_degrade(const char *why);
 /*
+ * Whether a write may be left in the page cache, recorded: false without a
+ * table, with one split from its group, or after the process left it.
+ */
+bool wt_dirty_can_defer(void);
+/* The process leaves its table's group (its euid changes): skip nothing. */
+void wt_dirty_leave(void);
+/*
  * WT_PASS_NR when KEY is provably clean (invariant 2), else why not
  * (enum wt_pass in stats.h).
  */
 int wt_dirty_check(const struct wt_key *key, struct wt_dref *ref);
-/* Before a real sync: the dirty count to pass to wt_dirty_synced. */
-uint64_t wt_dirty_sync_begin(const struct wt_key *key, struct wt_dref *ref);
+/*
+ * Before a real sync: the dirty count to pass to wt_dirty_synced, and in
+ * *at the entry it was read from.
+ */
+uint64_t wt_dirty_sync_begin(const struct wt_key *key, struct wt_dref *ref,
+			     struct wt_dref *at);
 /* After a real, successful sync whose fstat before and after agreed. */
-void wt_dirty_synced(const struct wt_key *key, struct wt_dref *ref,
+void wt_dirty_synced(const struct wt_key *key, const struct wt_dref *at,
 		     uint64_t before);
 
 /* ---- fdtable.c --------------------------------------------------------- */
@@ -220,6 +231,8 @@ void wt_fd_forget_stale(int fd, struct wt_file *f);
  * transaction per write, measured at about 60 us per commit.
  */
 int wt_fd_ident(int fd, struct stat *st);
+/* Untracked numbers are classified again on their next use. */
+void wt_fd_reclassify_untracked(void);
 /* After dup: newfd mirrors oldfd. */
 void wt_fd_dup(int oldfd, int newfd);
 /* Around a close or dup2 onto fd: its seq is odd meanwhile. */
@@ -333,6 +346,22 @@ struct wt_real {
 	int (*ioctl)(int, unsigned long, ...);
 	void *(*mmap)(void *, size_t, int, int, int, off_t);
 	void *(*mmap64)(void *, size_t, int, int, int, off_t);
+	int (*mprotect)(void *, size_t, int);
+	int (*pkey_mprotect)(void *, size_t, int, int);
+	int (*munmap)(void *, size_t);
+	void *(*mremap)(void *, size_t, size_t, int, ...);
+	int (*rename)(const char *, const char *);
+	int (*renameat)(int, const char *, int, const char *);
+	int (*renameat2)(int, const char *, int, const char *, unsigned);
+	int (*link)(const char *, const char *);
+	int (*linkat)(int, const char *, int, const char *, int);
+	int (*setuid)(uid_t);
+	int (*seteuid)(uid_t);
+	int (*setreuid)(uid_t, uid_t);
+	int (*setresuid)(uid_t, uid_t, uid_t);
+	ssize_t (*recvmsg)(int, void *, int);
+	int (*recvmmsg)(int, void *, unsigned, int, void *);
+	int (*fclose)(void *);
 	void *(*fopen)(const char *, const char *);
 	void *(*fopen64)(const char *, const char *);
 	void *(*fdopen)(int, const char *);
@@ -361,5 +390,14 @@ int wt_sync_range(int fd, off_t off, off_t n, unsigned flags);
 /* Any other write the shim sees (truncate, fallocate, …): mark dirty. */
 void wt_note_write(int fd);
 void wt_note_unsafe(int fd);
+/* Before the euid changes: see interpose.c. */
+void wt_uid_leave(void);
+struct wt_change {
+	struct wt_file *f;
+	int32_t tok;
+};
+/* Around a call that changes the file behind fd (see sync.c). */
+void wt_change_begin(int fd, struct wt_change *c, bool unsafe);
+void wt_change_end(struct wt_change *c);
 
 #endif

@@ -675,8 +675,10 @@ ignored_by_library() {
 	# into A's slots.
 	local A=$BATS_TEST_TMPDIR/a.conf
 	printf '[global]\nstats = %s\n[path %s/other/*]\n' "$S" "$BATS_TEST_TMPDIR" | wt_conf "$A"
-	# A simple command, so that HOLDER is the program's own PID.
-	env LD_PRELOAD="$wt_preload" WALTHROUGH_CONFIG="$A" WALTHROUGH_TABLE="$(wt_table)" \
+	# A simple command, so that HOLDER is the program's own PID; a dirty
+	# table of its own, as programs whose configs differ skip nothing in
+	# a shared one.
+	env LD_PRELOAD="$wt_preload" WALTHROUGH_CONFIG="$A" WALTHROUGH_TABLE="$BATS_TEST_TMPDIR/a.table" \
 		"$W" "$BATS_TEST_TMPDIR/x" 'print up; hold' >"$BATS_TEST_TMPDIR/held" 3>&- &
 	HOLDER=$!
 	local i

@@ -32,6 +32,9 @@
  *   splice OFF LEN TAG, fill OFF LEN TAG (until a write fails),
  *   aiowrite OFF LEN TAG, liowrite OFF LEN TAG (POSIX aio, waited for),
  *   dprintf LEN, stdout LEN (LEN '0's by dprintf, or printf + fflush)
+ *   mprotectwrite OFF LEN TAG [pkey], mremapwrite OFF LEN TAG (a read-only
+ *   shared mapping made writable), mmapread OFF LEN, rename SRC DST,
+ *   link SRC DST, setuid UID [e|re|res]
  * Checks: seek OFF, pos, size, read LEN TAG, verify OFF LEN TAG,
  *   records W N SIZE [EVERY] (whole records by write(), see --records),
  *   scribble N OFF LEN X Y [sync] (a thread rewrites the buffer meanwhile),
@@ -45,6 +48,7 @@
  *   TAG (a timer whose handler pwrites and fdatasyncs) + sigstop,
  *   mallocs N (N malloc/free pairs), hold (sleep until killed)
  * Misc: mark NAME (access("/wt-mark/NAME"), seen in strace), sleep MS,
+ *   waitfor PATH (until it exists), touch PATH,
  *   print WORD, exit N, secure (prints "secure N": getauxval(AT_SECURE)),
  *   mapped WORD (prints "mapped N": lines of /proc/self/maps holding WORD).
  *
@@ -684,6 +688,89 @@ static int step(struct ctx *c, int cmd, int end)
 			munmap(m, mlen);
 		}
 		buf_free(&b);
+	} else if (!strcmp(n, "mprotectwrite") || !strcmp(n, "mremapwrite")) {
+		/*
+		 * mprotectwrite OFF LEN TAG [pkey]: a read-only MAP_SHARED
+		 * mapping made writable by mprotect (pkey: pkey_mprotect);
+		 * mremapwrite OFF LEN TAG: the same after mremap moved it.
+		 */
+		long off = NUM(1);
+		struct buf b = buf_pat(c, (size_t)NUM(2), ARG(3));
+		long pg = off / 4096 * 4096;
+		size_t mlen = (size_t)(off - pg) + b.len;
+		char *m = mmap(NULL, mlen, PROT_READ, MAP_SHARED, c->cur, pg);
+		if (m == MAP_FAILED)
+			die("mmap: %s", strerror(errno));
+		if (n[1] == 'r') {
+			/* a hole after it, so that growing must move it */
+			void *hole = mmap(m + ((mlen + 4095) & ~4095UL), 4096,
+					  PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+					  MAP_FIXED_NOREPLACE, -1, 0);
+			char *nm = mremap(m, mlen, mlen + 4096, MREMAP_MAYMOVE);
+			if (nm == MAP_FAILED)
+				die("mremap: %s", strerror(errno));
+			if (hole != MAP_FAILED)
+				munmap(hole, 4096);
+			if (nm == m)
+				die("mremap did not move the mapping");
+			m = nm;
+			mlen += 4096;
+		}
+		if (argc >= 4 && !strcmp(ARG(4), "pkey"))
+			DO(pkey_mprotect(m, mlen, PROT_READ | PROT_WRITE, -1));
+		else
+			DO(mprotect(m, mlen, PROT_READ | PROT_WRITE));
+		if (r == 0)
+			memcpy(m + (off - pg), b.p, b.len);
+		munmap(m, mlen);
+		buf_free(&b);
+	} else if (!strcmp(n, "mmapread")) {
+		/* mmapread OFF LEN: through a read-only MAP_SHARED mapping */
+		long off = NUM(1), len = NUM(2);
+		long pg = off / 4096 * 4096;
+		size_t mlen = (size_t)(off - pg + len);
+		void *m;
+		DO((m = mmap(NULL, mlen, PROT_READ, MAP_SHARED, c->cur, pg)) ==
+		   MAP_FAILED ? -1 : 0);
+		if (m != MAP_FAILED) {
+			volatile char sum = 0;
+			for (size_t k = 0; k < mlen; k += 4096)
+				sum += ((char *)m)[k];
+			munmap(m, mlen);
+		}
+	} else if (!strcmp(n, "rename") || !strcmp(n, "link")) {
+		/* rename SRC DST, link SRC DST */
+		if (n[0] == 'r')
+			DO(rename(ARG(1), ARG(2)));
+		else
+			DO(link(ARG(1), ARG(2)));
+	} else if (!strcmp(n, "setuid")) {
+		/* setuid UID [e|re|res]: setuid, seteuid, setreuid, setresuid */
+		uid_t u = (uid_t)NUM(1);
+		const char *how = argc >= 2 ? ARG(2) : "";
+		if (!strcmp(how, "e"))
+			DO(seteuid(u));
+		else if (!strcmp(how, "re"))
+			DO(setreuid(u, u));
+		else if (!strcmp(how, "res"))
+			DO(setresuid(u, u, u));
+		else
+			DO(setuid(u));
+	} else if (!strcmp(n, "waitfor")) {
+		/* waitfor PATH: until PATH exists (at most 60 s) */
+		struct stat st;
+		int k = 0;
+		while (stat(ARG(1), &st) < 0) {
+			if (++k > 6000)
+				die("waitfor %s: timed out", ARG(1));
+			usleep(10000);
+		}
+	} else if (!strcmp(n, "touch")) {
+		/* touch PATH: creates it empty, for another process's waitfor */
+		int t = open(ARG(1), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (t < 0)
+			die("touch %s: %s", ARG(1), strerror(errno));
+		close(t);
 	} else if (!strcmp(n, "copyrange") || !strcmp(n, "sendfile")) {
 		/*
 		 * copyrange SRC SRCOFF DSTOFF LEN: glibc's copy_file_range;
