@@ -61,7 +61,7 @@ teardown_file() {
 	local f
 	for f in ./usr/bin/walthrough ./usr/lib/walthrough/libwalthrough.so \
 		./usr/share/man/man1/walthrough.1.gz ./usr/share/man/man5/walthrough.conf.5.gz \
-		./usr/share/doc/$PKG/copyright ./usr/share/doc/$PKG/postgresql.md.gz \
+		./usr/share/doc/$PKG/copyright ./usr/share/doc/$PKG/postgresql.md.gz ./usr/share/doc/$PKG/design.md.gz \
 		./usr/share/doc/$PKG/examples/systemd/postgresql@.service.d/walthrough.conf; do
 		assert_line --regexp " $f\$"
 	done

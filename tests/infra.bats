@@ -420,3 +420,51 @@ up_down() {
 	demo=${demo##*&& }
 	[[ -x $WT_TOP/${demo%% *} ]] || fail "README demo '${demo%% *}' is not an executable in the tree"
 }
+
+# design_citations - "FILE:LINE SECTION" for every section of docs/design.md
+# that a comment in shim/ cli/ tests/ bench/ scripts/ cites: "design 1b.2",
+# "design.md §4", "design.md 1.1-1.2", "design.md 1b.8, 1b.9, 3", "(1.3)",
+# "(1b.6)"; "invariant N" stays as it is (its heading is "1.N Invariant N:").
+design_citations() {
+	local at cite s
+	(cd "$WT_TOP" && grep -rnoE 'design(\.md)? (§ ?)?[0-9][0-9a-z.]*([,-] ?[0-9][0-9a-z.]*)*|invariant [0-9]+|\(1b?\.[0-9]+\)' \
+		shim cli tests bench scripts) | sed -E 's/^([^:]*:[0-9]+):/\1 /' |
+		while read -r at cite; do
+			case $cite in
+			invariant*) echo "$at $cite" ;;
+			\(*) cite=${cite#(}; echo "$at ${cite%)}" ;;
+			*)
+				cite=${cite#design}
+				cite=${cite#.md}
+				cite=${cite//§/}
+				for s in ${cite//[,-]/ }; do echo "$at ${s%.}"; done
+				;;
+			esac
+		done
+}
+
+@test "every design section cited in the code exists in docs/design.md" {
+	local at sec re missing=() n=0
+	while read -r at sec; do
+		n=$((n + 1))
+		if [[ $sec == invariant* ]]; then
+			re="^#{1,6} 1\\.${sec#invariant } Invariant ${sec#invariant }:"
+		else
+			re="^#{1,6} ${sec//./\\.}( |\$)"
+		fi
+		grep -qE "$re" "$WT_TOP/docs/design.md" || missing+=("$at cites '$sec'")
+	done < <(design_citations)
+	((n > 0)) || fail "no citation found: the pattern no longer matches the comments"
+	((${#missing[@]} == 0)) || fail "no such heading in docs/design.md: ${missing[*]}"
+}
+
+@test "every hazard test's number and title is a heading of docs/design.md section 1b" {
+	local n title head missing=() count=0
+	while IFS=$'\t' read -r n title; do
+		count=$((count + 1))
+		head=$(sed -nE "s/^### 1b\\.$n //p" "$WT_TOP/docs/design.md" | tr -d '`')
+		[[ ${head,,} == "${title,,}" ]] || missing+=("hazard $n ($title): heading '1b.$n ${head:-(none)}'")
+	done < <(sed -nE 's/^@test "hazard ([0-9]+) \((([^()]|\(\))*)\).*/\1\t\2/p' "$WT_TOP/tests/hazards.bats" | sort -u)
+	((count > 0)) || fail "no hazard test found in tests/hazards.bats"
+	((${#missing[@]} == 0)) || fail "${missing[*]}"
+}
