@@ -927,7 +927,8 @@ static int probe_one(struct out *o, const char *path, const struct wt_config *cf
 	if (*t.missing)
 		put_str(o, "missing", t.missing);
 	if (t.bdev) {
-		if (t.nmounts)
+		/* An empty array in JSON, so that the key keeps one type. */
+		if (t.nmounts || o->json)
 			put_list(o, "mounted_at", t.mounts, t.nmounts);
 		else
 			put_str(o, "mounted_at", "not mounted");

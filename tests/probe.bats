@@ -482,6 +482,15 @@ mbr_image() {
 	expect mounted_at "not mounted"
 	[[ -z $(val partitions_mounted) ]] || fail "partitions_mounted: $(val partitions_mounted)"
 	expect missing "the file system's answers (direct-I/O alignment, statx atomic write units) need a path on a mounted file system, and $dev is not mounted here"
+	run -0 --separate-stderr "$WT_CLI" probe --json "$dev" "$(src_of "$WT_SCRATCH_XFS")"
+	python3 -c '
+import json, sys
+a = json.loads(sys.argv[1])
+assert list(a[0])[:3] == ["verdict", "path", "probed"], list(a[0])
+assert a[0]["mounted_at"] == [] and a[1]["mounted_at"] == [sys.argv[2]], a
+assert "filesystem" not in a[0] and "dio_align" not in a[0], a[0]
+assert a[0]["device_type"] == "loop", a[0]
+' "$output" "$WT_SCRATCH_XFS"
 }
 
 @test "a disk whose partition is mounted: the disk says where; the partition is probed on its disk" {
