@@ -170,7 +170,38 @@ struct mnt_want {
 	unsigned major, minor;
 	bool found;
 	char fstype[64];
+	/* List mode: every mount point of the device, NUL-separated. */
+	char *list;
+	size_t list_size, list_len;
+	int count;
 };
+
+/* Whether a mount source names block device maj:min (btrfs and others
+ * show an anonymous st_dev in mountinfo, their source is the device). */
+static bool source_is(const char *src, unsigned maj, unsigned min)
+{
+	struct wt_statx st;
+
+	return !strncmp(src, "/dev/", 5) &&
+	       wt_statx(AT_FDCWD, src, 0, STATX_TYPE, &st) == 0 &&
+	       S_ISBLK(st.stx_mode) && st.stx_rdev_major == maj &&
+	       st.stx_rdev_minor == min;
+}
+
+/* Appends a mount point once to w->list (a point may be stacked twice). */
+static void list_add(struct mnt_want *w, const char *point)
+{
+	size_t n = strlen(point) + 1;
+
+	for (size_t off = 0; off < w->list_len; off += strlen(w->list + off) + 1)
+		if (!strcmp(w->list + off, point))
+			return;
+	if (w->list_len + n > w->list_size)
+		return;
+	memcpy(w->list + w->list_len, point, n);
+	w->list_len += n;
+	w->count++;
+}
 
 /*
  * One mountinfo line: "ID PARENT MAJ:MIN ROOT POINT OPTS [TAG…] - TYPE
@@ -201,6 +232,15 @@ static bool mount_line(char *line, struct mnt_want *w, struct wt_probe *p)
 	if (sscanf(f[0], "%llu", &id) != 1 ||
 	    sscanf(f[2], "%u:%u", &maj, &min) != 2)
 		return false;
+	if (w->list) {
+		unescape(f[7]);
+		if ((maj == w->major && min == w->minor) ||
+		    source_is(f[7], w->major, w->minor)) {
+			unescape(f[4]);
+			list_add(w, f[4]);
+		}
+		return false;
+	}
 	if (w->by_id ? id != w->id : (maj != w->major || min != w->minor))
 		return false;
 	unescape(f[4]);
@@ -609,6 +649,34 @@ int wt_probe_path(const char *path, struct wt_probe *out)
 	r = *path ? probe_at(AT_FDCWD, path, 0, out) : -ENOENT;
 	errno = saved;
 	return r;
+}
+
+int wt_probe_bdev(unsigned maj, unsigned min, struct wt_probe *out)
+{
+	int saved = errno, r;
+
+	probe_init(out);
+	out->dev_major = maj;
+	out->dev_minor = min;
+	r = probe_bdev(maj, min, out);
+	if (r == 0 && out->kind == WT_DEV_NVME)
+		probe_nvme(out);
+	errno = saved;
+	return r;
+}
+
+int wt_probe_mounts(unsigned maj, unsigned min, char *out, size_t size)
+{
+	struct wt_probe scratch;      /* find_mount's line parser fills it */
+	struct mnt_want want = { .major = maj, .minor = min, .list = out,
+				 .list_size = size };
+	int saved = errno;
+
+	if (size)
+		out[0] = 0;
+	find_mount(&want, &scratch);
+	errno = saved;
+	return want.count;
 }
 
 /* ---- what the facts allow ---------------------------------------------- */

@@ -103,6 +103,19 @@ int wt_probe_fd(int fd, struct wt_probe *out);
 int wt_probe_path(const char *path, struct wt_probe *out);
 
 /*
+ * Probes block device maj:min itself (a node such as /dev/vda given by the
+ * user): the device fields only, the file-system and statx ones stay
+ * unknown. Returns 0, or -ENOENT when sysfs does not know the device.
+ */
+int wt_probe_bdev(unsigned maj, unsigned min, struct wt_probe *out);
+
+/*
+ * The mount points of block device maj:min, each NUL-terminated, one after
+ * the other in out (those that do not fit are left out). Returns how many.
+ */
+int wt_probe_mounts(unsigned maj, unsigned min, char *out, size_t size);
+
+/*
  * Fills the nvme_* fields from Identify Controller and Identify Namespace
  * sent to fd, an open NVMe namespace (nvme_get_nsid must work on it).
  * wt_probe_fd calls it on the namespace it finds; the CLI also calls it on

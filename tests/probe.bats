@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # probe.bats - `walthrough probe`: every fact it prints is checked against
 # statx (read here by python3 through glibc's statx, not through our code),
-# sysfs, findmnt, losetup and stat, on XFS and ext4 on loop devices, tmpfs
-# and the root file system; then its verdicts under configs; then NVMe,
+# sysfs, findmnt, losetup and stat, on XFS and ext4 on loop devices, XFS on
+# zram, tmpfs and the root file system; block device nodes given directly;
+# directories, empty or not, writable or not; the verdict line; then its
+# verdicts under configs; then NVMe,
 # which this machine lacks: published Identify data of real drives
 # (tests/fixtures/nvme) is replayed by build/tests/nvme-replay.so.
 
@@ -13,7 +15,27 @@ setup_file() {
 	scratch_fs xfs || return 0
 	scratch_fs ext4 || return 0
 	scratch_fs tmpfs || return 0
+	# zram is needed by few tests: those say so when it is missing.
+	if ! _wt_lacks zram >/dev/null; then
+		scratch_fs zram || return 0
+	fi
 }
+
+# What a test set up beyond the scratch file systems, taken down even
+# when it failed: mounts (undone in reverse), loop devices, immutable dirs.
+teardown() {
+	local f=$BATS_TEST_TMPDIR/.undo line
+	[[ -r $f ]] || return 0
+	tac "$f" | while read -r line; do
+		case $line in
+		umount\ *) umount "${line#umount }" || umount -l "${line#umount }" ;;
+		loop\ *) losetup -d "${line#loop }" ;;
+		immutable\ *) chattr -i "${line#immutable }" ;;
+		esac
+	done
+	rm -f "$f"
+}
+undo() { echo "$*" >>"$BATS_TEST_TMPDIR/.undo"; }
 
 setup() {
 	wt_setup || return
@@ -47,6 +69,25 @@ stx() {
 	DIOALIGN, WRITE_ATOMIC = 0x2000, 0x10000
 	# statx(AT_FDCWD, path, 0, mask, buf); layout from linux/stat.h
 	if libc.statx(-100, sys.argv[1].encode(), 0, DIOALIGN | WRITE_ATOMIC, buf):
+	    sys.exit("statx: " + os.strerror(ctypes.get_errno()))
+	u32 = lambda off: struct.unpack_from("<I", buf.raw, off)[0]
+	mask = u32(0)
+	d = lambda off: str(u32(off)) if mask & DIOALIGN else "unknown"
+	a = lambda off: str(u32(off)) if mask & WRITE_ATOMIC else "unknown"
+	print(d(0x98), d(0x9c), a(0xa8), a(0xac), a(0xb8), a(0xb0))
+	EOF
+}
+
+# stx_new DIR - stx for a new file in DIR: an O_TMPFILE made here, by
+# python3, and statx'd through its descriptor.
+stx_new() {
+	python3 - "$1" <<-'EOF'
+	import ctypes, os, struct, sys
+	libc = ctypes.CDLL(None, use_errno=True)
+	buf = ctypes.create_string_buffer(256)
+	DIOALIGN, WRITE_ATOMIC, AT_EMPTY_PATH = 0x2000, 0x10000, 0x1000
+	fd = os.open(sys.argv[1], os.O_TMPFILE | os.O_RDWR, 0o600)
+	if libc.statx(fd, b"", AT_EMPTY_PATH, DIOALIGN | WRITE_ATOMIC, buf):
 	    sys.exit("statx: " + os.strerror(ctypes.get_errno()))
 	u32 = lambda off: struct.unpack_from("<I", buf.raw, off)[0]
 	mask = u32(0)
@@ -116,7 +157,11 @@ check_facts() {
 		fi
 	fi
 
-	read -r dio_mem dio_off awu_min awu_max opt seg < <(stx "$f")
+	if [[ -d $f ]]; then
+		read -r dio_mem dio_off awu_min awu_max opt seg < <(stx_new "$f")
+	else
+		read -r dio_mem dio_off awu_min awu_max opt seg < <(stx "$f")
+	fi
 	expect dio_mem_align "$dio_mem"
 	expect dio_offset_align "$dio_off"
 	expect atomic_write_unit_min "$awu_min"
@@ -182,15 +227,14 @@ check_facts() {
 	expect nvme_awupf unknown
 	expect nvme_nawupf unknown
 	assert_line --regexp '^strategy: .*memory only, nothing is durable$'
+	[[ ${lines[0]} == "verdict: expected gain here: none; safe: yes (tmpfs: memory only, nothing is durable, with or without walthrough)" ]] ||
+		fail "first line: ${lines[0]}"
 }
 
-@test "the root file system: a directory is probed through a file in it" {
+@test "the root file system: a directory is probed through a scratch file made in it" {
 	run -0 --separate-stderr "$WT_CLI" probe /
-	local f
-	f=$(val probed_file)
-	[[ -n $f && -f $f ]] || fail "no probed_file for /"
-	[[ $(stat -c %d "$f") == $(stat -c %d /) ]] || skip "first file in / is on another mount"
-	check_facts "$f"
+	expect probed "a scratch file made in / with O_TMPFILE (never linked)"
+	check_facts /
 	expect mount_point /
 }
 
@@ -232,6 +276,10 @@ assert a[0]["strategy"].startswith("writethrough, direct I/O")
 	atomic = auto
 	[path $WT_SCRATCH_XFS/pt/*]
 	mode = passthrough
+	[path $WT_SCRATCH_XFS/new/*]
+	mode = passthrough
+	[path $WT_SCRATCH_XFS/lit/only]
+	mode = passthrough
 	EOF
 
 	run -0 --separate-stderr "$WT_CLI" probe -c "$CONF" "$WT_SCRATCH_XFS/wal/seg"
@@ -242,9 +290,11 @@ assert a[0]["strategy"].startswith("writethrough, direct I/O")
 
 	# A directory matches through the file in it, as the shim sees files.
 	run -0 --separate-stderr "$WT_CLI" probe -c "$CONF" "$WT_SCRATCH_EXT4/wal"
-	expect probed_file "$WT_SCRATCH_EXT4/wal/seg"
+	expect rule_matched_with "$WT_SCRATCH_EXT4/wal/seg"
 	assert_line 'strategy: refused: opening a matching file fails with EOPNOTSUPP'
 	assert_line --regexp '^reason: atomic = require cannot be kept: ext4 offers no atomic writes'
+	[[ ${lines[0]} == "verdict: expected gain here: none; safe: yes (atomic = require cannot be kept here: opening a matching file fails with EOPNOTSUPP)" ]] ||
+		fail "first line: ${lines[0]}"
 
 	# mode = atomic with atomic = auto needs hardware atomics: refused.
 	run -0 --separate-stderr "$WT_CLI" probe -c "$CONF" "$WT_SCRATCH_XFS/data/seg"
@@ -254,10 +304,23 @@ assert a[0]["strategy"].startswith("writethrough, direct I/O")
 
 	run -0 --separate-stderr "$WT_CLI" probe -c "$CONF" "$WT_SCRATCH_XFS/pt/seg"
 	expect strategy passthrough
+	[[ ${lines[0]} == "verdict: expected gain here: none; safe: yes (mode = passthrough: libc unchanged)" ]] ||
+		fail "first line: ${lines[0]}"
+
+	# A directory with no file in it: the first rule a new file there
+	# would match; a rule naming one file is not one.
+	mkdir "$WT_SCRATCH_XFS/new" "$WT_SCRATCH_XFS/lit"
+	run -0 --separate-stderr "$WT_CLI" probe -c "$CONF" "$WT_SCRATCH_XFS/new"
+	expect rule "$CONF:10 [path $WT_SCRATCH_XFS/new/*]"
+	expect rule_matched_with "a new file in $WT_SCRATCH_XFS/new (no regular file in it)"
+	run -0 --separate-stderr "$WT_CLI" probe -c "$CONF" "$WT_SCRATCH_XFS/lit"
+	expect rule "none: not tracked by $CONF"
 
 	run -0 --separate-stderr "$WT_CLI" probe -c "$CONF" "$WT_SCRATCH_XFS/f"
 	expect rule "none: not tracked by $CONF"
 	expect strategy "not tracked"
+	[[ ${lines[0]} == "verdict: expected gain here: none; safe: yes (no rule in $CONF matches: libc unchanged)" ]] ||
+		fail "first line: ${lines[0]}"
 }
 
 @test "-c with an invalid config: status 1 and the problem, nothing probed" {
@@ -276,6 +339,328 @@ assert a[0]["strategy"].startswith("writethrough, direct I/O")
 	assert_line "error: No such file or directory"
 	assert_line "filesystem: tmpfs"
 	run -2 --separate-stderr "$WT_CLI" probe
+}
+
+# ---- block devices given directly ------------------------------------------
+
+# src_of DIR - the block device mounted at DIR.
+src_of() { findmnt -n -o SOURCE --mountpoint "$1" | tail -n1; }
+
+# rdev NODE - "MAJ:MIN" of a block device node, in decimal.
+rdev() {
+	local t
+	t=$(stat -L -c '%t %T' "$1")
+	printf '%d:%d' "0x${t% *}" "0x${t#* }"
+}
+
+# gain_of DISK - the gain a verdict must name for DISK's commit cost, read
+# from sysfs here: write through (one write per commit) large, a volatile
+# cache with FUA some, a cache flush per commit none.
+gain_of() {
+	local q=/sys/block/$1/queue
+	if [[ $(cat "$q/write_cache") == "write through" ]]; then
+		echo large
+	elif [[ $(cat "$q/fua") == 1 ]]; then
+		echo some
+	else
+		echo none
+	fi
+}
+
+# check_bdev NODE DISK - the probe (in $output) examined block device NODE
+# itself: its facts are DISK's in sysfs, and no file-system answer is given.
+check_bdev() {
+	local node=$1 disk=$2 q=/sys/block/$2/queue s k
+	[[ ${lines[0]} == "verdict: "* ]] || fail "first line: ${lines[0]}"
+	expect path "$node"
+	expect probed "the block device $node itself"
+	expect st_rdev "$(rdev "$node")"
+	expect device "$disk"
+	expect logical_block_size "$(cat "$q/logical_block_size")"
+	expect physical_block_size "$(cat "$q/physical_block_size")"
+	expect write_cache "$(cat "$q/write_cache")"
+	expect fua "$(yesno "$(cat "$q/fua")")"
+	expect rotational "$(yesno "$(cat "$q/rotational")")"
+	for s in unit_min unit_max boundary max; do
+		if [[ -r $q/atomic_write_${s}_bytes ]]; then
+			expect "device_atomic_write_$s" "$(cat "$q/atomic_write_${s}_bytes")"
+		fi
+	done
+	for k in filesystem mount_point st_dev dio_align atomic_write_unit_max hardware_atomic; do
+		[[ -z $(val "$k") ]] || fail "$k printed for a block device: $(val "$k")"
+	done
+	refute_output --partial "memory only"
+	assert_line --regexp "^verdict: expected gain here: $(gain_of "$disk"); safe: yes \\($disk: .*; the file system on it decides the rest\\)$"
+}
+
+@test "a loop device given directly: the device itself, where it is mounted, no file-system answers" {
+	local dev disk
+	dev=$(src_of "$WT_SCRATCH_XFS")
+	disk=${dev#/dev/}
+	[[ -b $dev ]] || fail "$dev is not a block device node"
+	run -0 --separate-stderr "$WT_CLI" probe "$dev"
+	check_bdev "$dev" "$disk"
+	expect device_type loop
+	expect backing_file "$(losetup -n -O BACK-FILE "$dev" | sed 's/ *$//')"
+	expect mounted_at "$WT_SCRATCH_XFS"
+	expect missing "the file system's answers (direct-I/O alignment, statx atomic write units) need a path on a mounted file system: walthrough probe $WT_SCRATCH_XFS"
+	expect rule "not applicable (rules match files; this is a block device)"
+	assert_line --regexp "^strategy: depends on the file system on $dev "
+}
+
+@test "a block device node made elsewhere (mknod) is probed as the device, as the one in /dev" {
+	local dev disk node=$BATS_TEST_TMPDIR/blk t
+	dev=$(src_of "$WT_SCRATCH_EXT4")
+	disk=${dev#/dev/}
+	t=$(rdev "$dev")
+	mknod "$node" b "${t%:*}" "${t#*:}"
+	run -0 --separate-stderr "$WT_CLI" probe "$node"
+	check_bdev "$node" "$disk"
+	expect mounted_at "$WT_SCRATCH_EXT4"
+	local a=$output
+	run -0 --separate-stderr "$WT_CLI" probe "$dev"
+	# The same answers, but for the name of the node.
+	diff <(grep -vE '^(path|probed|strategy|reason):' <<<"$a") \
+		<(grep -vE '^(path|probed|strategy|reason):' <<<"$output") ||
+		fail "the two nodes of $dev got different answers"
+}
+
+@test "the root file system's disk given directly: probed itself, mounted at /" {
+	local src disk
+	src=$(findmnt -n -o SOURCE / | tail -n1)
+	[[ -b $src ]] || skip "the root file system's source '$src' is not a block device here"
+	disk=$(sysfs_disk /)
+	run -0 --separate-stderr "$WT_CLI" probe "$src"
+	[[ $(val partition) ]] && expect device "$disk"
+	check_bdev "$src" "$disk"
+	[[ ", $(val mounted_at), " == *", /, "* ]] || fail "mounted_at: $(val mounted_at)"
+}
+
+@test "a zram device (write through) given directly: gain large; a directory on it: one write per commit" {
+	[[ -n ${WT_SCRATCH_ZRAM:-} ]] || requires zram || return
+	local dev disk
+	dev=$(src_of "$WT_SCRATCH_ZRAM")
+	disk=${dev#/dev/}
+	[[ $(cat "/sys/block/$disk/queue/write_cache") == "write through" ]] ||
+		fail "$disk is not write through: $(cat "/sys/block/$disk/queue/write_cache")"
+	run -0 --separate-stderr "$WT_CLI" probe "$dev"
+	check_bdev "$dev" "$disk"
+	expect device_type disk
+	expect mounted_at "$WT_SCRATCH_ZRAM"
+	assert_line "verdict: expected gain here: large; safe: yes ($disk: one write per commit; the file system on it decides the rest)"
+
+	mkdir "$WT_SCRATCH_ZRAM/wal"
+	run -0 --separate-stderr "$WT_CLI" probe "$WT_SCRATCH_ZRAM/wal"
+	check_facts "$WT_SCRATCH_ZRAM/wal"
+	[[ ${lines[0]} == "verdict: expected gain here: large; safe: yes ($disk: one write per commit)" ]] ||
+		fail "first line: ${lines[0]}"
+	assert_line --regexp '^strategy: writethrough, direct I/O, .*, one write per commit$'
+}
+
+# mbr_image FILE MB - a FILE of MB MiB with an MBR holding one Linux
+# partition from 1 MiB to the end.
+mbr_image() {
+	truncate -s "${2}M" "$1"
+	python3 - "$1" "$2" <<-'EOF'
+	import struct, sys
+	sectors = int(sys.argv[2]) * 2048
+	entry = struct.pack("<B3sB3sII", 0, b"\0\0\0", 0x83, b"\0\0\0", 2048, sectors - 2048)
+	with open(sys.argv[1], "r+b") as f:
+	    f.seek(446); f.write(entry); f.seek(510); f.write(b"\x55\xaa")
+	EOF
+}
+
+@test "a loop device not mounted anywhere: says so, and what a probe of the file system needs" {
+	requires loopdev || return
+	local img=$BATS_TEST_TMPDIR/bare.img dev
+	truncate -s 64M "$img"
+	dev=$(losetup -f --show "$img")
+	undo "loop $dev"
+	run -0 --separate-stderr "$WT_CLI" probe "$dev"
+	check_bdev "$dev" "${dev#/dev/}"
+	expect backing_file "$img"
+	expect mounted_at "not mounted"
+	[[ -z $(val partitions_mounted) ]] || fail "partitions_mounted: $(val partitions_mounted)"
+	expect missing "the file system's answers (direct-I/O alignment, statx atomic write units) need a path on a mounted file system, and $dev is not mounted here"
+	run -0 --separate-stderr "$WT_CLI" probe --json "$dev" "$(src_of "$WT_SCRATCH_XFS")"
+	python3 -c '
+import json, sys
+a = json.loads(sys.argv[1])
+assert list(a[0])[:3] == ["verdict", "path", "probed"], list(a[0])
+assert a[0]["mounted_at"] == [] and a[1]["mounted_at"] == [sys.argv[2]], a
+assert "filesystem" not in a[0] and "dio_align" not in a[0], a[0]
+assert a[0]["device_type"] == "loop", a[0]
+' "$output" "$WT_SCRATCH_XFS"
+}
+
+@test "a disk whose partition is mounted: the disk says where; the partition is probed on its disk" {
+	requires loopdev ext4 || return
+	local img=$BATS_TEST_TMPDIR/disk.img dev mnt=$BATS_TEST_TMPDIR/part-mnt i
+	mbr_image "$img" 64
+	dev=$(losetup -f --show -P "$img")
+	undo "loop $dev"
+	for ((i = 0; i < 40; i++)); do [[ -b ${dev}p1 ]] && break; sleep 0.05; done
+	[[ -b ${dev}p1 ]] ||
+		skip "this kernel found no partition on $dev (no MS-DOS partition table support)"
+
+	mkfs.ext4 -F -q "${dev}p1" >/dev/null
+	mkdir "$mnt"
+	mount "${dev}p1" "$mnt"
+	undo "umount $mnt"
+	run -0 --separate-stderr "$WT_CLI" probe "$dev"
+	check_bdev "$dev" "${dev#/dev/}"
+	expect mounted_at "not mounted"
+	expect partitions_mounted "${dev#/dev/}p1 at $mnt"
+	expect missing "the file system's answers (direct-I/O alignment, statx atomic write units) need a path on a mounted file system: walthrough probe $mnt"
+
+	# The partition: its disk's queue, and where it is mounted.
+	run -0 --separate-stderr "$WT_CLI" probe "${dev}p1"
+	check_bdev "${dev}p1" "${dev#/dev/}"
+	expect partition "${dev#/dev/}p1"
+	expect mounted_at "$mnt"
+}
+
+# ---- directories: the file system, not a file in it -------------------------
+
+# fs_answers - $output without the lines that name what was probed.
+fs_answers() { grep -vE '^(path|probed|rule_matched_with):' <<<"$output"; }
+
+@test "an empty directory and one with a file get the same answers, from a scratch file (XFS, ext4, zram)" {
+	local d empty
+	for d in "$WT_SCRATCH_XFS" "$WT_SCRATCH_EXT4" ${WT_SCRATCH_ZRAM:+"$WT_SCRATCH_ZRAM"}; do
+		mkdir "$d/empty" "$d/full"
+		dd if=/dev/urandom of="$d/full/seg" bs=64k count=1 status=none
+		run -0 --separate-stderr "$WT_CLI" probe "$d/empty"
+		expect probed "a scratch file made in $d/empty with O_TMPFILE (never linked)"
+		check_facts "$d/empty"
+		[[ $(val dio_align) =~ ^[0-9]+$ ]] || fail "$d/empty: dio_align $(val dio_align)"
+		[[ -z $(val missing) ]] || fail "missing: $(val missing)"
+		empty=$(fs_answers)
+		run -0 --separate-stderr "$WT_CLI" probe "$d/full"
+		expect probed "a scratch file made in $d/full with O_TMPFILE (never linked)"
+		diff <(echo "$empty") <(fs_answers) || fail "$d: empty and full directories differ"
+		[[ -z $(ls -A "$d/empty") ]] || fail "left in $d/empty: $(ls -A "$d/empty")"
+		[[ $(ls -A "$d/full") == seg ]] || fail "left in $d/full: $(ls -A "$d/full")"
+	done
+}
+
+@test "O_TMPFILE refused: a named scratch file, removed at once, gives the same answers" {
+	local d=$WT_SCRATCH_XFS/notmp log=$BATS_TEST_TMPDIR/faults.log want
+	mkdir "$d"
+	run -0 --separate-stderr "$WT_CLI" probe "$d"
+	want=$(fs_answers)
+	run -0 --separate-stderr env LD_PRELOAD="$WT_BIN/faults.so" WT_FAULT=open:1:EINVAL \
+		WT_FAULT_PATH="$d" WT_FAULT_LOG="$log" "$WT_CLI" probe "$d"
+	grep -q "EINVAL injected" "$log" || fail "no open refused: $(cat "$log")"
+	[[ $(val probed) =~ ^a\ scratch\ file\ made\ in\ .*/notmp\ as\ \.walthrough-probe\.[A-Za-z0-9]{6}\ and\ removed\ at\ once$ ]] ||
+		fail "probed: $(val probed)"
+	diff <(echo "$want") <(fs_answers) || fail "the named scratch file answers differently"
+	[[ -z $(ls -A "$d") ]] || fail "left in $d: $(ls -A "$d")"
+}
+
+# expect_unread - the file limits are unknown, never 0, and the verdict
+# says they could not be read.
+expect_unread() {
+	local k
+	for k in dio_mem_align dio_offset_align dio_align atomic_write_unit_min \
+		atomic_write_unit_max atomic_write_unit_max_opt atomic_write_segments_max \
+		hardware_atomic atomic_require atomic_auto; do
+		expect "$k" unknown
+	done
+	[[ ${lines[0]} == "verdict: "*"; the file system's own limits could not be read)" ]] ||
+		fail "first line: ${lines[0]}"
+	assert_line --regexp '^reason: .*The direct-I/O alignment could not be read here \(see missing\)'
+}
+
+@test "a read-only mount: missing says what could not be read; a file already there is named as the source" {
+	local src=$WT_SCRATCH_XFS/ro-src ro=$BATS_TEST_TMPDIR/ro m
+	mkdir -p "$src" "$ro"
+	mount --bind "$src" "$ro"
+	undo "umount $ro"
+	mount -o remount,bind,ro "$ro"
+	run -0 --separate-stderr "$WT_CLI" probe "$ro"
+	expect probed "the directory $ro itself"
+	m=$(val missing)
+	[[ $m == "direct-I/O alignment and atomic write units: no scratch file could be made in $ro (Read-only file system) and no regular file is in it"* ]] ||
+		fail "missing: $m"
+	expect filesystem xfs
+	expect mount_point "$ro"
+	expect device "$(sysfs_disk "$WT_SCRATCH_XFS")"
+	expect_unread
+
+	# A file put there through the writable path: read, and named.
+	dd if=/dev/zero of="$src/seg" bs=64k count=1 status=none
+	run -0 --separate-stderr "$WT_CLI" probe "$ro"
+	expect probed "$ro/seg, a file already there: no scratch file could be made in $ro (Read-only file system)"
+	[[ -z $(val missing) ]] || fail "missing: $(val missing)"
+	local dio_mem dio_off awu_min awu_max opt seg
+	read -r dio_mem dio_off awu_min awu_max opt seg < <(stx "$ro/seg")
+	expect dio_offset_align "$dio_off"
+	expect atomic_write_unit_min "$awu_min"
+	expect atomic_write_unit_max "$awu_max"
+}
+
+@test "a directory no file may be made in (immutable): missing names the error, limits unknown" {
+	local d=$WT_SCRATCH_EXT4/locked
+	mkdir "$d"
+	chattr +i "$d" || skip "chattr +i refused on ext4 here"
+	undo "immutable $d"
+	run -0 --separate-stderr "$WT_CLI" probe "$d"
+	expect probed "the directory $d itself"
+	[[ $(val missing) == "direct-I/O alignment and atomic write units: no scratch file could be made in $d (Operation not permitted)"* ]] ||
+		fail "missing: $(val missing)"
+	expect filesystem ext4
+	expect_unread
+	run -0 --separate-stderr "$WT_CLI" probe --json "$d"
+	python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert o["missing"].startswith("direct-I/O alignment"), o
+assert o["dio_align"] is None and o["atomic_write_unit_max"] is None, o
+' "$output"
+}
+
+# ---- the verdict -----------------------------------------------------------
+
+# gain_of_strategy - the gain the verdict must name for the strategy line
+# in $output, by the commit cost it ends with.
+gain_of_strategy() {
+	case $(val strategy) in
+	*"one write per commit") echo large ;;
+	*"one FUA write per commit") echo some ;;
+	*"write + cache flush per commit" | *"nothing is durable" | *"no local disk") echo none ;;
+	*) echo unknown ;;
+	esac
+}
+
+@test "the verdict leads each path's lines (text and JSON) and agrees with the strategy" {
+	local paths=("$WT_SCRATCH_TMPFS/v" "$WT_SCRATCH_XFS/v" "$WT_SCRATCH_EXT4") p
+	echo x >"$WT_SCRATCH_TMPFS/v"
+	mkdir -p "$WT_SCRATCH_XFS/v"
+	[[ -n ${WT_SCRATCH_ZRAM:-} ]] && paths+=("$WT_SCRATCH_ZRAM")
+	for p in "${paths[@]}"; do
+		run -0 --separate-stderr "$WT_CLI" probe "$p"
+		[[ ${lines[0]} =~ ^verdict:\ expected\ gain\ here:\ (none|some|large|unknown)\;\ safe:\ (yes|no)\ \(.+\)$ ]] ||
+			fail "$p: first line: ${lines[0]}"
+		[[ ${BASH_REMATCH[1]} == "$(gain_of_strategy)" ]] ||
+			fail "$p: verdict says ${BASH_REMATCH[1]}, strategy '$(val strategy)'"
+		[[ ${lines[1]} == "path: $p" ]] || fail "second line: ${lines[1]}"
+	done
+	# Several paths: each block starts with its verdict.
+	run -0 --separate-stderr "$WT_CLI" probe "${paths[@]}"
+	run -0 awk 'prev == "" && $0 != "" && !/^verdict: / { print NR ": " $0 } { prev = $0 }' <<<"$output"
+	assert_output ""
+	run -0 --separate-stderr "$WT_CLI" probe "${paths[@]}"
+	[[ $(grep -c '^verdict: ' <<<"$output") == "${#paths[@]}" ]] || fail "not one verdict per path"
+	local text=$output
+	run -0 --separate-stderr "$WT_CLI" probe --json "${paths[@]}"
+	python3 -c '
+import json, sys
+a = json.loads(sys.argv[1])
+want = [l[len("verdict: "):] for l in sys.argv[2].splitlines() if l.startswith("verdict: ")]
+assert [next(iter(o)) for o in a] == ["verdict"] * len(a), [list(o)[:2] for o in a]
+assert [o["verdict"] for o in a] == want, ([o["verdict"] for o in a], want)
+' "$output" "$text"
 }
 
 # replay FIXTURE [PATH] - probe PATH (default a file on the XFS scratch,
@@ -396,4 +781,15 @@ assert o["nvme_lba_size"] == 512 and o["nvme_awupf"] == 4096, o
 	[[ $stderr == *"nvme9n1: No such file or directory"* ]] || fail "stderr: $stderr"
 	expect nvme_error "No such file or directory"
 	expect nvme_vwc unknown
+}
+
+@test "safe: no where the drive has a volatile cache the kernel treats as write through" {
+	[[ -n ${WT_SCRATCH_ZRAM:-} ]] || requires zram || return
+	# zram is write through; the replayed drive reports VWC = 1.
+	replay crucial-p3-4tb "$WT_SCRATCH_ZRAM/f"
+	expect nvme_vwc yes
+	expect write_cache "write through"
+	[[ ${lines[0]} == "verdict: expected gain here: large; safe: no ("*"volatile write cache the kernel treats as write through"* ]] ||
+		fail "first line: ${lines[0]}"
+	assert_line --regexp '^warning: The drive reports a volatile write cache'
 }
