@@ -56,6 +56,16 @@ requires_lib() {
 	crash_variant c-walthrough
 }
 
+@test "crash: records stored through a shared mapping made writable by mprotect, under walthrough: none lost" {
+	requires_lib
+	crash_variant c-walthrough-mmap
+}
+
+@test "crash: records written through an fd opened under a name no rule covers, renamed under the rule, under walthrough: none lost" {
+	requires_lib
+	crash_variant c-walthrough-rename
+}
+
 @test "crash: write+fdatasync records with syncs dropped (control): losses caught" {
 	crash_variant c-nosync
 }
@@ -67,6 +77,11 @@ requires_lib() {
 @test "crash: PostgreSQL under walthrough (postgres-wal.conf): none lost, none corrupt" {
 	requires_lib
 	crash_variant pg-walthrough
+}
+
+@test "crash: PostgreSQL under walthrough, pg_wal/xlogtemp.* passthrough, segments renamed under the rule: none lost, none corrupt" {
+	requires_lib
+	crash_variant pg-walthrough-rename
 }
 
 @test "crash: PostgreSQL with syncs dropped (control): lost commits caught" {

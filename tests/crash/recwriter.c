@@ -3,7 +3,7 @@
  * recwriter - the simplest durable workload, and its checker.
  *
  *   recwriter prepare DIR COUNT          create the files, durably
- *   recwriter write DIR MARKER COUNT     write records 1..COUNT
+ *   recwriter write DIR MARKER COUNT [HOW]   write records 1..COUNT
  *   recwriter check DIR ACKED            records 1..ACKED must be intact
  *
  * `prepare` creates DIR/append.dat empty and DIR/overwrite.dat zero-filled,
@@ -13,16 +13,24 @@
  * append "acked ID\n" to MARKER. Odd ids are 1000-byte records appended to
  * append.dat (unaligned, the file grows); even ids are 8 KiB records
  * overwriting overwrite.dat (aligned, in place, as PostgreSQL's WAL).
+ * HOW changes how the 8 KiB records reach overwrite.dat, as a program may
+ * that goes around the library's bookkeeping (design 1b.14): `mmap`, every
+ * other one by a store through a shared mapping made read-only and then
+ * writable by mprotect; `rename`, every one through an fd opened while the
+ * file had a name no rule covers (overwrite.tmp), renamed back before the
+ * first record, and synced through an fd opened on the tracked name.
  * `check` prints "records N lost L corrupt C" and exits 1 if L or C is not
  * zero: a lost record reads as zeros or lies past the end of its file, a
  * corrupt one is anything else that is not the record.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define APPEND_SIZE	1000
@@ -127,21 +135,53 @@ static int cmd_prepare(const char *dir, uint32_t count)
 	return close(fds[0]) || close(fds[1]) || close(dfd);
 }
 
-static int cmd_write(const char *dir, const char *marker, uint32_t count)
+/* A record stored through a read-only shared mapping made writable. */
+static int map_store(int fd, const void *buf, size_t len, off_t off)
+{
+	char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
+
+	if (m == MAP_FAILED)
+		return -1;
+	if (mprotect(m, len, PROT_READ | PROT_WRITE)) {
+		munmap(m, len);
+		return -1;
+	}
+	memcpy(m, buf, len);
+	return munmap(m, len);
+}
+
+static int cmd_write(const char *dir, const char *marker, uint32_t count,
+		     const char *how)
 {
 	static unsigned char buf[OVERWRITE_SIZE];
-	int dfd, fds[2], mfd, which;
+	int dfd, fds[2], mfd, which, wfd[2], r;
 	char line[64];
 	off_t off;
 	uint32_t id;
 	size_t len;
+	bool by_map = !strcmp(how, "mmap"), renamed = !strcmp(how, "rename");
 
+	if (!by_map && !renamed && *how) {
+		fprintf(stderr, "recwriter: unknown way '%s'\n", how);
+		return 2;
+	}
 	dfd = open_files(dir, fds, O_RDWR);
 	if (dfd < 0)
 		return 1;
 	if (fds[0] < 0 || fds[1] < 0) {
 		fprintf(stderr, "%s: run recwriter prepare first\n", dir);
 		return 1;
+	}
+	wfd[0] = fds[0];
+	wfd[1] = fds[1];
+	if (renamed) {
+		/* writes through an fd opened under the other name */
+		if (renameat(dfd, names[1], dfd, "overwrite.tmp") ||
+		    (wfd[1] = openat(dfd, "overwrite.tmp", O_RDWR)) < 0 ||
+		    renameat(dfd, "overwrite.tmp", dfd, names[1])) {
+			perror("rename");
+			return 1;
+		}
 	}
 	mfd = open(marker, O_WRONLY | O_APPEND);
 	if (mfd < 0 || full_write(mfd, "start\n", 6)) {
@@ -150,8 +190,12 @@ static int cmd_write(const char *dir, const char *marker, uint32_t count)
 	}
 	for (id = 1; id <= count; id++) {
 		len = rec_make(id, buf, &which, &off);
-		if (pwrite(fds[which], buf, len, off) != (ssize_t)len) {
-			perror("pwrite");
+		if (by_map && which && id % 4 == 0)
+			r = map_store(fds[which], buf, len, off);
+		else
+			r = pwrite(wfd[which], buf, len, off) == (ssize_t)len ? 0 : -1;
+		if (r) {
+			perror("write");
 			return 1;
 		}
 		if (fdatasync(fds[which])) {
@@ -210,12 +254,13 @@ int main(int argc, char *argv[])
 {
 	if (argc == 4 && !strcmp(argv[1], "prepare"))
 		return cmd_prepare(argv[2], strtoul(argv[3], NULL, 10));
-	if (argc == 5 && !strcmp(argv[1], "write"))
-		return cmd_write(argv[2], argv[3], strtoul(argv[4], NULL, 10));
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "write"))
+		return cmd_write(argv[2], argv[3], strtoul(argv[4], NULL, 10),
+				 argc == 6 ? argv[5] : "");
 	if (argc == 4 && !strcmp(argv[1], "check"))
 		return cmd_check(argv[2], strtoul(argv[3], NULL, 10));
 	fprintf(stderr, "usage: recwriter prepare DIR COUNT\n"
-		"       recwriter write DIR MARKER COUNT\n"
+		"       recwriter write DIR MARKER COUNT [mmap|rename]\n"
 		"       recwriter check DIR ACKED\n");
 	return 2;
 }
