@@ -412,21 +412,31 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 		      dirfd, path, flags);
 }
 
-EXPORT int close(int fd)
+/*
+ * Before fd is closed, forget it, untracked numbers too: the number may be
+ * reused the moment it is closed, and a write racing the close must see it
+ * move (its seq is odd until closed() after the call).
+ */
+static void closing(int fd)
 {
-	if (!on() || !wt_slot(fd))
-		return REAL(close)(fd);
-	/*
-	 * Forget first, untracked numbers too: the number may be reused the
-	 * moment it is closed, and a write racing the close must see it move.
-	 */
 	int e = errno;
 	wt_fd_change(fd);
 	forget(fd);
 	errno = e;
-	int r = REAL(close)(fd);
+}
+
+static int closed(int fd, int r)
+{
 	wt_fd_change(fd);
 	return r;
+}
+
+EXPORT int close(int fd)
+{
+	if (!on() || !wt_slot(fd))
+		return REAL(close)(fd);
+	closing(fd);
+	return closed(fd, REAL(close)(fd));
 }
 
 EXPORT int close_range(unsigned first, unsigned last, int flags)
@@ -1244,13 +1254,8 @@ EXPORT int fclose(FILE *f)
 	int fd = f && on() ? fileno(f) : -1;
 	if (fd < 0 || !wt_slot(fd))
 		return REAL(fclose)(f);
-	int e = errno;
-	wt_fd_change(fd);
-	forget(fd);
-	errno = e;
-	int r = REAL(fclose)(f);
-	wt_fd_change(fd);
-	return r;
+	closing(fd);
+	return closed(fd, REAL(fclose)(f));
 }
 
 /* ---- uid changes: the table belongs to the euid the process began with --- */

@@ -641,6 +641,22 @@ rules() {
 	assert_equal "$(wt_seq "$T" "$F")" "fdatasync mark map odirect direct"
 }
 
+# clean_waiter - in the background, a process under the library that makes F
+# clean, then waits for $D.go and syncs it again (see waiter_synced).
+clean_waiter() {
+	wt_trace_bg "open rw; fdatasync; fdatasync; touch $D.clean; waitfor $D.go; mark go; fdatasync; dirty"
+	wait_file "$D.clean"
+}
+
+# waiter_synced - lets it go: its sync must be real, nothing left dirty.
+waiter_synced() {
+	touch "$D.go"
+	wait "$BGPID"
+	HOLDER=
+	grep -qx 'dirty 0' "$BATS_TEST_TMPDIR/bg.out" || fail "left dirty: $(cat "$BATS_TEST_TMPDIR/bg.out")"
+	assert_equal "$(wt_seq "$T" "$F")" "fdatasync mark go fdatasync"
+}
+
 # hole 2: table_swap HOW - removes (rm) or replaces (mv of a copy over it)
 # the table while a process holding it has F clean and waits; then a new
 # process writes a burst; the waiting one's sync must be real.
@@ -648,8 +664,7 @@ table_swap() {
 	prefill 64k
 	local table
 	table=$(wt_table)
-	wt_trace_bg "open rw; fdatasync; fdatasync; touch $D.clean; waitfor $D.go; mark go; fdatasync; dirty"
-	wait_file "$D.clean"
+	clean_waiter
 	case $1 in
 	rm) rm "$table" ;;
 	mv) cp "$table" "$table.new" && mv "$table.new" "$table" ;;
@@ -657,11 +672,7 @@ table_swap() {
 	run --separate-stderr wt 'open rw; pwrite 0 8k A; pwrite 8k 8k B; ftruncate 72k'
 	assert_success
 	[[ $stderr == *"removed or replaced"* ]] || fail "no warning: $stderr"
-	touch "$D.go"
-	wait "$BGPID"
-	HOLDER=
-	grep -qx 'dirty 0' "$BATS_TEST_TMPDIR/bg.out" || fail "left dirty: $(cat "$BATS_TEST_TMPDIR/bg.out")"
-	assert_equal "$(wt_seq "$T" "$F")" "fdatasync mark go fdatasync"
+	waiter_synced
 	assert_equal "$(stat -c %s "$F")" 73728
 }
 
@@ -748,18 +759,13 @@ table_swap() {
 
 @test "hole 4 (a classification that changes under a rename): two programs whose configs classify a file differently, sharing a table: no sync is skipped" {
 	prefill 64k
-	wt_trace_bg "open rw; fdatasync; fdatasync; touch $D.clean; waitfor $D.go; mark go; fdatasync; dirty"
-	wait_file "$D.clean"
+	clean_waiter
 	local other=$BATS_TEST_TMPDIR/other.conf
 	rules "$other" "[path $D/none-*]" "mode = writethrough"
 	run --separate-stderr wt_run "$other" "$W" "$F" 'open rw; pwrite 0 8k A; pwrite 8k 8k B'
 	assert_success
 	[[ $stderr == *"classify files differently"* ]] || fail "no warning: $stderr"
-	touch "$D.go"
-	wait "$BGPID"
-	HOLDER=
-	grep -qx 'dirty 0' "$BATS_TEST_TMPDIR/bg.out" || fail "left dirty: $(cat "$BATS_TEST_TMPDIR/bg.out")"
-	assert_equal "$(wt_seq "$T" "$F")" "fdatasync mark go fdatasync"
+	waiter_synced
 }
 
 @test "hole 5 (the mark made after the call): a writer killed inside ftruncate, fallocate, copy_file_range or dprintf, once the kernel did it: the next sync is real" {
