@@ -1035,28 +1035,28 @@ static void *stream(FILE *f, const char *path, const char *mode)
 	return f;
 }
 
+/* CALL, an fopen of PATH: mode "w" truncates what it finds (unsafe, as stdio). */
+#define STREAM_OPENING(path, mode, call)                                 \
+	({                                                               \
+		struct path_change pc_;                                  \
+		bool t_ = (mode) && strchr((mode), 'w') &&               \
+			  path_change_begin(AT_FDCWD, path, true, &pc_); \
+		FILE *f_ = stream((call), path, mode);                   \
+		if (t_)                                                  \
+			path_change_end(&pc_);                           \
+		f_;                                                      \
+	})
+
 EXPORT FILE *fopen(const char *path, const char *mode)
 {
 	on();
-	struct path_change pc;
-	bool t = mode && strchr(mode, 'w') &&
-		 path_change_begin(AT_FDCWD, path, true, &pc);
-	FILE *f = stream(REAL(fopen)(path, mode), path, mode);
-	if (t)
-		path_change_end(&pc);
-	return f;
+	return STREAM_OPENING(path, mode, REAL(fopen)(path, mode));
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
 	on();
-	struct path_change pc;
-	bool t = mode && strchr(mode, 'w') &&
-		 path_change_begin(AT_FDCWD, path, true, &pc);
-	FILE *f = stream(REAL(fopen64)(path, mode), path, mode);
-	if (t)
-		path_change_end(&pc);
-	return f;
+	return STREAM_OPENING(path, mode, REAL(fopen64)(path, mode));
 }
 
 EXPORT FILE *fdopen(int fd, const char *mode)
@@ -1068,25 +1068,13 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
 {
 	on();
-	struct path_change pc;
-	bool t = mode && strchr(mode, 'w') &&
-		 path_change_begin(AT_FDCWD, path, true, &pc);
-	FILE *r = stream(REAL(freopen)(path, mode, f), path, mode);
-	if (t)
-		path_change_end(&pc);
-	return r;
+	return STREAM_OPENING(path, mode, REAL(freopen)(path, mode, f));
 }
 
 EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
 {
 	on();
-	struct path_change pc;
-	bool t = mode && strchr(mode, 'w') &&
-		 path_change_begin(AT_FDCWD, path, true, &pc);
-	FILE *r = stream(REAL(freopen64)(path, mode, f), path, mode);
-	if (t)
-		path_change_end(&pc);
-	return r;
+	return STREAM_OPENING(path, mode, REAL(freopen64)(path, mode, f));
 }
 
 /* ---- names and hand-overs: what a number or a path names changes -------- */
@@ -1154,41 +1142,36 @@ static void named_done(struct named *n, int r, bool exchange)
 	errno = e;
 }
 
+/* CALL renames or links FROM to TO (exchange: both ways). */
+#define NAMING(fromdir, from, todir, to, exchange, call)         \
+	({                                                       \
+		struct named n_;                                 \
+		naming(&n_, fromdir, from, todir, to);           \
+		int r_ = (call);                                 \
+		named_done(&n_, r_, exchange);                   \
+		r_;                                              \
+	})
+
 EXPORT int rename(const char *from, const char *to)
 {
-	struct named n;
-	naming(&n, AT_FDCWD, from, AT_FDCWD, to);
-	int r = REAL(rename)(from, to);
-	named_done(&n, r, false);
-	return r;
+	return NAMING(AT_FDCWD, from, AT_FDCWD, to, false, REAL(rename)(from, to));
 }
 
 EXPORT int renameat(int fromdir, const char *from, int todir, const char *to)
 {
-	struct named n;
-	naming(&n, fromdir, from, todir, to);
-	int r = REAL(renameat)(fromdir, from, todir, to);
-	named_done(&n, r, false);
-	return r;
+	return NAMING(fromdir, from, todir, to, false, REAL(renameat)(fromdir, from, todir, to));
 }
 
 EXPORT int renameat2(int fromdir, const char *from, int todir, const char *to,
 		     unsigned flags)
 {
-	struct named n;
-	naming(&n, fromdir, from, todir, to);
-	int r = REAL(renameat2)(fromdir, from, todir, to, flags);
-	named_done(&n, r, flags & RENAME_EXCHANGE);
-	return r;
+	return NAMING(fromdir, from, todir, to, flags & RENAME_EXCHANGE,
+		      REAL(renameat2)(fromdir, from, todir, to, flags));
 }
 
 EXPORT int link(const char *from, const char *to)
 {
-	struct named n;
-	naming(&n, AT_FDCWD, from, AT_FDCWD, to);
-	int r = REAL(link)(from, to);
-	named_done(&n, r, false);
-	return r;
+	return NAMING(AT_FDCWD, from, AT_FDCWD, to, false, REAL(link)(from, to));
 }
 
 EXPORT int linkat(int fromdir, const char *from, int todir, const char *to,

@@ -719,6 +719,17 @@ table_swap() {
 	done
 }
 
+# old_fd_written - lets the background writer write through its old fd:
+# the next sync of F must be real, nothing left dirty.
+old_fd_written() {
+	touch "$D.go"
+	wait_file "$D.written"
+	run wt_trace 'open rw; mark after; fdatasync; dirty'
+	assert_success
+	assert_line "dirty 0"
+	assert_equal "$(wt_seq "$T" "$F")" "mark after fdatasync"
+}
+
 @test "hole 4 (a classification that changes under a rename): written through a passthrough-rule fd after a rename under a writethrough rule: the sync is real" {
 	rules "$C" "[path $D/*.tmp]" "mode = passthrough" "[path $D/*]" "mode = writethrough"
 	wt_trace_bg "open rw,creat $D/x.tmp; pwrite 0 64k Z; fsync; rename $D/x.tmp $F; touch $D.renamed; waitfor $D.go; pwrite 8k 8k B; touch $D.written; hold"
@@ -727,12 +738,7 @@ table_swap() {
 	T=$BATS_TEST_TMPDIR/strace2.out
 	wt_trace 'open rw; fdatasync; fdatasync; mark clean; fdatasync'
 	[[ $(wt_seq "$T" "$F") == *"mark clean" ]] || fail "not clean: $(wt_seq "$T" "$F")"
-	touch "$D.go"
-	wait_file "$D.written"
-	run wt_trace 'open rw; mark after; fdatasync; dirty'
-	assert_success
-	assert_line "dirty 0"
-	assert_equal "$(wt_seq "$T" "$F")" "mark after fdatasync"
+	old_fd_written
 	T=$T0
 }
 
@@ -741,12 +747,7 @@ table_swap() {
 	wait_file "$D.opened"
 	T=$BATS_TEST_TMPDIR/strace2.out
 	wt_trace "rename $D.x $F; open rw; fdatasync; fdatasync"
-	touch "$D.go"
-	wait_file "$D.written"
-	run wt_trace 'open rw; mark after; fdatasync; dirty'
-	assert_success
-	assert_line "dirty 0"
-	assert_equal "$(wt_seq "$T" "$F")" "mark after fdatasync"
+	old_fd_written
 }
 
 @test "hole 4 (a classification that changes under a rename): in one process, an fd of a file no rule matched, written after renaming it under a rule: the sync is real" {

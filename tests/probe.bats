@@ -59,35 +59,36 @@ expect() {
 	[[ $got == "$2" ]] || fail "$1: probe says '$got', expected '$2'"
 }
 
-# stx FILE - "dio_mem dio_offset awu_min awu_max awu_max_opt segments" from
-# statx(2), each "unknown" when the kernel leaves its mask bit clear.
-stx() {
-	python3 - "$1" <<-'EOF'
-	import ctypes, os, struct, sys
-	libc = ctypes.CDLL(None, use_errno=True)
-	buf = ctypes.create_string_buffer(256)
-	DIOALIGN, WRITE_ATOMIC = 0x2000, 0x10000
-	# statx(AT_FDCWD, path, 0, mask, buf); layout from linux/stat.h
-	if libc.statx(-100, sys.argv[1].encode(), 0, DIOALIGN | WRITE_ATOMIC, buf):
-	    sys.exit("statx: " + os.strerror(ctypes.get_errno()))
-	u32 = lambda off: struct.unpack_from("<I", buf.raw, off)[0]
-	mask = u32(0)
-	d = lambda off: str(u32(off)) if mask & DIOALIGN else "unknown"
-	a = lambda off: str(u32(off)) if mask & WRITE_ATOMIC else "unknown"
-	print(d(0x98), d(0x9c), a(0xa8), a(0xac), a(0xb8), a(0xb0))
-	EOF
+# expect_queue Q - the probe printed the block sizes, cache, FUA and
+# rotational flag of sysfs queue directory Q.
+expect_queue() {
+	expect logical_block_size "$(cat "$1/logical_block_size")"
+	expect physical_block_size "$(cat "$1/physical_block_size")"
+	expect write_cache "$(cat "$1/write_cache")"
+	expect fua "$(yesno "$(cat "$1/fua")")"
+	expect rotational "$(yesno "$(cat "$1/rotational")")"
 }
 
-# stx_new DIR - stx for a new file in DIR: an O_TMPFILE made here, by
+# stx FILE - "dio_mem dio_offset awu_min awu_max awu_max_opt segments" from
+# statx(2), each "unknown" when the kernel leaves its mask bit clear.
+# stx_new DIR - the same for a new file in DIR: an O_TMPFILE made there, by
 # python3, and statx'd through its descriptor.
-stx_new() {
-	python3 - "$1" <<-'EOF'
+stx() { stx_py path "$1"; }
+stx_new() { stx_py tmpfile "$1"; }
+
+stx_py() {
+	python3 - "$1" "$2" <<-'EOF'
 	import ctypes, os, struct, sys
 	libc = ctypes.CDLL(None, use_errno=True)
 	buf = ctypes.create_string_buffer(256)
 	DIOALIGN, WRITE_ATOMIC, AT_EMPTY_PATH = 0x2000, 0x10000, 0x1000
-	fd = os.open(sys.argv[1], os.O_TMPFILE | os.O_RDWR, 0o600)
-	if libc.statx(fd, b"", AT_EMPTY_PATH, DIOALIGN | WRITE_ATOMIC, buf):
+	# layout from linux/stat.h
+	if sys.argv[1] == "path":
+	    r = libc.statx(-100, sys.argv[2].encode(), 0, DIOALIGN | WRITE_ATOMIC, buf)
+	else:
+	    fd = os.open(sys.argv[2], os.O_TMPFILE | os.O_RDWR, 0o600)
+	    r = libc.statx(fd, b"", AT_EMPTY_PATH, DIOALIGN | WRITE_ATOMIC, buf)
+	if r:
 	    sys.exit("statx: " + os.strerror(ctypes.get_errno()))
 	u32 = lambda off: struct.unpack_from("<I", buf.raw, off)[0]
 	mask = u32(0)
@@ -138,11 +139,7 @@ check_facts() {
 	else
 		expect device "$disk"
 		q=/sys/block/$disk/queue
-		expect logical_block_size "$(cat "$q/logical_block_size")"
-		expect physical_block_size "$(cat "$q/physical_block_size")"
-		expect write_cache "$(cat "$q/write_cache")"
-		expect fua "$(yesno "$(cat "$q/fua")")"
-		expect rotational "$(yesno "$(cat "$q/rotational")")"
+		expect_queue "$q"
 		for s in unit_min unit_max boundary max; do
 			local attr=atomic_write_${s}_bytes
 			if [[ -r $q/$attr ]]; then
@@ -376,11 +373,7 @@ check_bdev() {
 	expect probed "the block device $node itself"
 	expect st_rdev "$(rdev "$node")"
 	expect device "$disk"
-	expect logical_block_size "$(cat "$q/logical_block_size")"
-	expect physical_block_size "$(cat "$q/physical_block_size")"
-	expect write_cache "$(cat "$q/write_cache")"
-	expect fua "$(yesno "$(cat "$q/fua")")"
-	expect rotational "$(yesno "$(cat "$q/rotational")")"
+	expect_queue "$q"
 	for s in unit_min unit_max boundary max; do
 		if [[ -r $q/atomic_write_${s}_bytes ]]; then
 			expect "device_atomic_write_$s" "$(cat "$q/atomic_write_${s}_bytes")"
